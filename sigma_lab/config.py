@@ -1,0 +1,54 @@
+"""Settings, read from the environment with the prefix ``SIGMA_`` (or a ``.env`` file).
+
+With no settings at all Sigma Lab runs embedded: SQLite and Parquet under the workspace,
+an in-process cache and a local executor.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where Sigma Lab keeps its state and which services it talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGMA_", env_file=".env", extra="ignore")
+
+    workspace: Path = Field(default=Path("workspace"), description="Folder for the store, data and artifacts.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite at <workspace>/sigma.db."
+    )
+    redis_url: str | None = Field(default=None, description="redis://... for caching and events.")
+    dask_scheduler: str | None = Field(default=None, description="tcp://host:port of a Dask scheduler.")
+    polygon_api_key: SecretStr | None = Field(default=None, description="Polygon.io API key.")
+    polygon_base_url: str = Field(default="https://api.polygon.io", description="Polygon REST base URL.")
+    cache_size: int = Field(default=64, ge=1, description="Ranges kept by the in-process bar cache.")
+
+    @property
+    def workspace_path(self) -> Path:
+        return self.workspace.expanduser().resolve()
+
+    @property
+    def database(self) -> str:
+        """The effective database URL."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.workspace_path / 'sigma.db'}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workspace_path / "data"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.workspace_path / "artifacts"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; ``get_settings.cache_clear()`` re-reads the environment."""
+    return Settings()
