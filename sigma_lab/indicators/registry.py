@@ -1,0 +1,203 @@
+"""The indicator registry: every indicator declares its metadata once, here.
+
+An indicator is a function ``fn(bars, **params) -> dict[output, np.ndarray]`` registered with
+:func:`indicator`. The registry validates parameters against their declared bounds, names
+the output columns predictably (``rsi_14``, ``macd_12_26_9_signal``) and builds the pandas
+result, so indicator functions stay thin wrappers over numba kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sigma_lab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an indicator: its default and inclusive bounds."""
+
+    name: str
+    default: int | float | str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    description: str = ""
+
+    def check(self, indicator: str, value: Any) -> int | float | str:
+        kind = type(self.default)
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ConfigError(f"{indicator}: {self.name}={value!r} is not one of {list(self.choices)}")
+            return value
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                else:
+                    raise ConfigError(f"{indicator}: {self.name} must be a whole number, got {value!r}")
+            value = int(value)
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ConfigError(f"{indicator}: {self.name} must be a number, got {value!r}")
+            value = float(value)
+        if self.low is not None and value < self.low:
+            raise ConfigError(f"{indicator}: {self.name}={value} is below its minimum {self.low}")
+        if self.high is not None and value > self.high:
+            raise ConfigError(f"{indicator}: {self.name}={value} is above its maximum {self.high}")
+        return value
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """Metadata and implementation of one registered indicator."""
+
+    name: str
+    category: str
+    description: str
+    params: tuple[Param, ...]
+    outputs: tuple[str, ...]
+    fn: Callable[..., Mapping[str, np.ndarray]]
+    warmup: Callable[..., int]
+    inputs: tuple[str, ...] = ("close",)
+    talib: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults filled in, unknown names and out-of-bounds values rejected."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"indicator {self.name!r} has no parameter {unknown[0]!r}; it takes {list(known) or 'none'}"
+            )
+        return {n: p.check(self.name, params.get(n, p.default)) for n, p in known.items()}
+
+    def prefix(self, params: Mapping[str, Any]) -> str:
+        resolved = self.resolve(params)
+        parts = [self.name] + [_fmt(resolved[p.name]) for p in self.params]
+        return "_".join(parts)
+
+    def columns(self, **params: Any) -> list[str]:
+        """Output column names for these parameters: ``<name>_<params>[_<output>]``."""
+        prefix = self.prefix(params)
+        return [prefix if out == "" else f"{prefix}_{out}" for out in self.outputs]
+
+    def warmup_bars(self, **params: Any) -> int:
+        """Bars needed before the first valid value."""
+        return int(self.warmup(**self.resolve(params)))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", "p").replace("-", "m")
+    return str(value)
+
+
+_REGISTRY: dict[str, Indicator] = {}
+
+
+def indicator(
+    name: str,
+    category: str,
+    *,
+    params: tuple[Param, ...] = (),
+    outputs: tuple[str, ...] = ("",),
+    warmup: Callable[..., int] | int = 0,
+    inputs: tuple[str, ...] = ("close",),
+    talib: str | None = None,
+    **extra: Any,
+) -> Callable[[Callable[..., Mapping[str, np.ndarray]]], Callable[..., Mapping[str, np.ndarray]]]:
+    """Register ``fn(bars, **params)`` returning ``{output: array}`` under ``name``.
+
+    The docstring's first line becomes the catalogue description.
+    """
+
+    def decorate(fn: Callable[..., Mapping[str, np.ndarray]]) -> Callable[..., Mapping[str, np.ndarray]]:
+        if name in _REGISTRY:
+            raise ValueError(f"indicator {name!r} is registered twice")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        wu = warmup if callable(warmup) else (lambda **_: warmup)
+        _REGISTRY[name] = Indicator(
+            name=name,
+            category=category,
+            description=doc[0] if doc else "",
+            params=params,
+            outputs=outputs,
+            fn=fn,
+            warmup=wu,
+            inputs=inputs,
+            talib=talib,
+            extra=extra,
+        )
+        return fn
+
+    return decorate
+
+
+def registry() -> Mapping[str, Indicator]:
+    """All registered indicators by name."""
+    _load_all()
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Indicator:
+    """The indicator called ``name``; a clear error names the close matches when unknown."""
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown indicator {name!r}{hint}") from None
+
+
+def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
+    """Compute one indicator on a bar frame; a DataFrame of its output columns on the bars' index."""
+    ind = get(name)
+    resolved = ind.resolve(params)
+    missing = [c for c in ind.inputs if c not in bars.columns]
+    if missing:
+        raise ConfigError(f"indicator {name!r} needs columns {missing} that the bars do not have")
+    values = ind.fn(bars, **resolved)
+    names = ind.columns(**resolved)
+    data = {}
+    for out, col in zip(ind.outputs, names, strict=True):
+        arr = np.asarray(values[out], dtype="float64")
+        if arr.shape != (len(bars),):
+            raise RuntimeError(f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(len(bars),)}")
+        data[col] = arr
+    return pd.DataFrame(data, index=bars.index)
+
+
+def catalog() -> pd.DataFrame:
+    """A table of every indicator: category, description, parameters, outputs, warm-up, TA-Lib twin."""
+    rows = []
+    for ind in sorted(registry().values(), key=lambda i: (i.category, i.name)):
+        rows.append(
+            {
+                "name": ind.name,
+                "category": ind.category,
+                "description": ind.description,
+                "params": {p.name: p.default for p in ind.params},
+                "bounds": {p.name: (p.choices or (p.low, p.high)) for p in ind.params},
+                "columns": ind.columns(),
+                "warmup": ind.warmup_bars(),
+                "inputs": list(ind.inputs),
+                "talib": ind.talib,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _load_all() -> None:
+    """Import the modules that register indicators (idempotent)."""
+    from sigma_lab.indicators import _modules  # noqa: F401
