@@ -1,0 +1,171 @@
+"""The ``sigma-lab`` command: a thin face over the core package."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sigma_lab.errors import SigmaError
+
+app = typer.Typer(help="Sigma Lab: systematic trading research workbench.", no_args_is_help=True)
+data_app = typer.Typer(help="Market data: sources, loading, import and the local store.", no_args_is_help=True)
+db_app = typer.Typer(help="The database store.", no_args_is_help=True)
+indicators_app = typer.Typer(help="The indicator library.", no_args_is_help=True)
+packs_app = typer.Typer(help="Packs: YAML strategy families.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(db_app, name="db")
+app.add_typer(indicators_app, name="indicators")
+app.add_typer(packs_app, name="packs")
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _print_frame(frame: Any, *, rows: int | None = None) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", rows or 60, "display.width", 160, "display.max_columns", 20):
+        typer.echo(frame.to_string() if rows is None else frame)
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+@data_app.command("sources")
+def data_sources() -> None:
+    """List the bar sources."""
+    from sigma_lab.data import list_sources
+
+    _print_frame(list_sources())
+
+
+@data_app.command("load")
+def data_load(
+    symbol: str,
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1d",
+    source: Annotated[str, typer.Option("--source", "-s")] = "sample",
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+    rows: Annotated[int, typer.Option(help="Rows to show from each end.")] = 5,
+) -> None:
+    """Load, validate and summarize bars."""
+    from sigma_lab.data import load
+
+    try:
+        bars = load(symbol, timeframe=timeframe, start=start, end=end, source=source)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(f"{symbol} {timeframe} from {source}: {len(bars)} bars, {bars.index[0]} .. {bars.index[-1]}")
+    _print_frame(bars.head(rows))
+    _print_frame(bars.tail(rows))
+
+
+@data_app.command("fetch")
+def data_fetch(
+    symbol: str,
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1d",
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+    source: Annotated[str, typer.Option("--source", "-s")] = "polygon",
+) -> None:
+    """Fetch bars from a remote source into the local store (with a progress bar)."""
+    from sigma_lab.data import load
+
+    try:
+        bars = load(symbol, timeframe=timeframe, start=start, end=end, source=source, refresh=True, progress=True)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(f"stored {len(bars)} bars of {symbol} {timeframe} from {source}")
+
+
+@data_app.command("import")
+def data_import(
+    path: Path,
+    symbol: str,
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1d",
+    tz: Annotated[str, typer.Option(help="Time zone of naive timestamps.")] = "America/New_York",
+    timestamp_column: Annotated[str | None, typer.Option(help="Name of the timestamp column.")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", "-c", help="Column mapping target=source, e.g. close=Adj Close.")
+    ] = None,
+) -> None:
+    """Import a CSV or Parquet file of bars into the local store."""
+    from sigma_lab.data import import_bars
+
+    mapping = {}
+    for item in column or []:
+        target, sep, src = item.partition("=")
+        if not sep:
+            _fail(ValueError(f"--column {item!r} must look like target=source"))
+        mapping[target.strip()] = src.strip()
+    try:
+        bars = import_bars(path, symbol, timeframe, columns=mapping or None, tz=tz, timestamp_column=timestamp_column)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(f"imported {len(bars)} bars of {symbol} {timeframe} from {path}")
+
+
+@data_app.command("info")
+def data_info_cmd(symbol: Annotated[str | None, typer.Argument()] = None) -> None:
+    """What the local data store holds."""
+    from sigma_lab.data import data_info
+
+    info = data_info(symbol)
+    if len(info) == 0:
+        typer.echo("the local data store is empty")
+        return
+    _print_frame(info)
+
+
+# -- db -----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from sigma_lab.config import get_settings
+    from sigma_lab.store import current_revision, upgrade
+
+    url = get_settings().database
+    upgrade(url)
+    typer.echo(f"database at revision {current_revision(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision."""
+    from sigma_lab.store import current_revision
+
+    typer.echo(current_revision() or "empty (run `sigma-lab db upgrade`)")
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the main job end to end on the sample data and embedded defaults."""
+    from sigma_lab.demo import run_demo
+
+    try:
+        run_demo(echo=typer.echo)
+    except SigmaError as exc:
+        _fail(exc)
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="sigma-lab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
