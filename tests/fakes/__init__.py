@@ -1,0 +1,1 @@
+"""Local fakes of remote services for tests: real servers on loopback, never the internet."""
