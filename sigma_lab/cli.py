@@ -27,11 +27,11 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _print_frame(frame: Any, *, rows: int | None = None) -> None:
+def _print_frame(frame: Any) -> None:
     import pandas as pd
 
-    with pd.option_context("display.max_rows", rows or 60, "display.width", 160, "display.max_columns", 20):
-        typer.echo(frame.to_string() if rows is None else frame)
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        typer.echo(frame.to_string())
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -42,7 +42,8 @@ def data_sources() -> None:
     """List the bar sources."""
     from sigma_lab.data import list_sources
 
-    _print_frame(list_sources())
+    for name, description in list_sources().items():
+        typer.echo(f"{name:<10} {description}")
 
 
 @data_app.command("load")

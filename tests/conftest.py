@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sigma_lab import store
 from sigma_lab.config import get_settings
 
 POSTGRES_URL = os.environ.get("SIGMA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -41,8 +42,10 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     for var in ("SIGMA_DATABASE_URL", "SIGMA_REDIS_URL", "SIGMA_DASK_SCHEDULER", "SIGMA_POLYGON_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
+    store.reset()
     yield ws
     get_settings.cache_clear()
+    store.reset()
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +89,7 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def database_url(request: pytest.FixtureRequest, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each store test runs on embedded SQLite and on real PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{workspace / 'sigma.db'}"
@@ -95,7 +98,9 @@ def database_url(request: pytest.FixtureRequest, workspace: Path, monkeypatch: p
         _reset_postgres(url)
     monkeypatch.setenv("SIGMA_DATABASE_URL", url)
     get_settings.cache_clear()
-    return url
+    store.reset()
+    yield url
+    store.reset()
 
 
 def _reset_postgres(url: str) -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Sigma Lab store (run them with ``sigma_lab.store.upgrade``)."""
