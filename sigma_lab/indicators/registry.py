@@ -66,17 +66,23 @@ class Indicator:
     warmup: Callable[..., int]
     inputs: tuple[str, ...] = ("close",)
     talib: str | None = None
+    check: Callable[..., str | None] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults filled in, unknown names and out-of-bounds values rejected."""
+        """Defaults filled in; unknown names, out-of-bounds values and inconsistent combinations rejected."""
         known = {p.name: p for p in self.params}
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ConfigError(
                 f"indicator {self.name!r} has no parameter {unknown[0]!r}; it takes {list(known) or 'none'}"
             )
-        return {n: p.check(self.name, params.get(n, p.default)) for n, p in known.items()}
+        resolved = {n: p.check(self.name, params.get(n, p.default)) for n, p in known.items()}
+        if self.check is not None:
+            problem = self.check(**resolved)
+            if problem:
+                raise ConfigError(f"{self.name}: {problem}")
+        return resolved
 
     def prefix(self, params: Mapping[str, Any]) -> str:
         resolved = self.resolve(params)
@@ -112,11 +118,14 @@ def indicator(
     warmup: Callable[..., int] | int = 0,
     inputs: tuple[str, ...] = ("close",),
     talib: str | None = None,
+    check: Callable[..., str | None] | None = None,
     **extra: Any,
 ) -> Callable[[Callable[..., Mapping[str, np.ndarray]]], Callable[..., Mapping[str, np.ndarray]]]:
     """Register ``fn(bars, **params)`` returning ``{output: array}`` under ``name``.
 
-    The docstring's first line becomes the catalogue description.
+    The docstring's first line becomes the catalogue description. ``check(**params)`` may
+    return a message naming a parameter when a combination is invalid (``fast`` >= ``slow``).
+    ``warmup`` is the number of leading bars without a valid value; :func:`compute` blanks them.
     """
 
     def decorate(fn: Callable[..., Mapping[str, np.ndarray]]) -> Callable[..., Mapping[str, np.ndarray]]:
@@ -134,6 +143,7 @@ def indicator(
             warmup=wu,
             inputs=inputs,
             talib=talib,
+            check=check,
             extra=extra,
         )
         return fn
@@ -161,7 +171,10 @@ def get(name: str) -> Indicator:
 
 
 def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
-    """Compute one indicator on a bar frame; a DataFrame of its output columns on the bars' index."""
+    """Compute one indicator on a bar frame; a DataFrame of its output columns on the bars' index.
+
+    Every output is NaN on the first ``warmup`` bars, so the declared warm-up is the contract.
+    """
     ind = get(name)
     resolved = ind.resolve(params)
     missing = [c for c in ind.inputs if c not in bars.columns]
@@ -169,13 +182,17 @@ def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
         raise ConfigError(f"indicator {name!r} needs columns {missing} that the bars do not have")
     values = ind.fn(bars, **resolved)
     names = ind.columns(**resolved)
-    data = {}
-    for out, col in zip(ind.outputs, names, strict=True):
+    warm = min(int(ind.warmup(**resolved)), len(bars))
+    block = np.empty((len(names), len(bars)), dtype="float64")
+    for j, out in enumerate(ind.outputs):
         arr = np.asarray(values[out], dtype="float64")
         if arr.shape != (len(bars),):
-            raise RuntimeError(f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(len(bars),)}")
-        data[col] = arr
-    return pd.DataFrame(data, index=bars.index)
+            raise RuntimeError(
+                f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(len(bars),)}"
+            )
+        block[j] = arr
+        block[j, :warm] = np.nan
+    return pd.DataFrame(block.T, index=bars.index, columns=names, copy=False)
 
 
 def catalog() -> pd.DataFrame:
