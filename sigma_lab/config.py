@@ -18,7 +18,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SIGMA_", env_file=".env", extra="ignore")
 
-    workspace: Path = Field(default=Path("workspace"), description="Folder for the store, data and artifacts.")
+    workspace: Path = Field(default=Path("workspace"), description="Folder for the store, data, artifacts.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default SQLite at <workspace>/sigma.db."
     )
@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     polygon_api_key: SecretStr | None = Field(default=None, description="Polygon.io API key.")
     polygon_base_url: str = Field(default="https://api.polygon.io", description="Polygon REST base URL.")
     cache_size: int = Field(default=64, ge=1, description="Ranges kept by the in-process bar cache.")
+    packs_dir: Path | None = Field(default=None, description="Folder of packs; default the shipped packs/.")
 
     @property
     def workspace_path(self) -> Path:
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.workspace_path / "artifacts"
+
+    @property
+    def matrices_dir(self) -> Path:
+        return self.workspace_path / "matrices"
 
 
 @lru_cache(maxsize=1)
