@@ -12,7 +12,9 @@ import typer
 from sigma_lab.errors import SigmaError
 
 app = typer.Typer(help="Sigma Lab: systematic trading research workbench.", no_args_is_help=True)
-data_app = typer.Typer(help="Market data: sources, loading, import and the local store.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Market data: sources, loading, import and the local store.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The database store.", no_args_is_help=True)
 indicators_app = typer.Typer(help="The indicator library.", no_args_is_help=True)
 packs_app = typer.Typer(help="Packs: YAML strategy families.", no_args_is_help=True)
@@ -79,7 +81,9 @@ def data_fetch(
     from sigma_lab.data import load
 
     try:
-        bars = load(symbol, timeframe=timeframe, start=start, end=end, source=source, refresh=True, progress=True)
+        bars = load(
+            symbol, timeframe=timeframe, start=start, end=end, source=source, refresh=True, progress=True
+        )
     except SigmaError as exc:
         _fail(exc)
     typer.echo(f"stored {len(bars)} bars of {symbol} {timeframe} from {source}")
@@ -93,7 +97,8 @@ def data_import(
     tz: Annotated[str, typer.Option(help="Time zone of naive timestamps.")] = "America/New_York",
     timestamp_column: Annotated[str | None, typer.Option(help="Name of the timestamp column.")] = None,
     column: Annotated[
-        list[str] | None, typer.Option("--column", "-c", help="Column mapping target=source, e.g. close=Adj Close.")
+        list[str] | None,
+        typer.Option("--column", "-c", help="Column mapping target=source, e.g. close=Adj Close."),
     ] = None,
 ) -> None:
     """Import a CSV or Parquet file of bars into the local store."""
@@ -106,7 +111,9 @@ def data_import(
             _fail(ValueError(f"--column {item!r} must look like target=source"))
         mapping[target.strip()] = src.strip()
     try:
-        bars = import_bars(path, symbol, timeframe, columns=mapping or None, tz=tz, timestamp_column=timestamp_column)
+        bars = import_bars(
+            path, symbol, timeframe, columns=mapping or None, tz=tz, timestamp_column=timestamp_column
+        )
     except SigmaError as exc:
         _fail(exc)
     typer.echo(f"imported {len(bars)} bars of {symbol} {timeframe} from {path}")
@@ -144,6 +151,127 @@ def db_current() -> None:
     from sigma_lab.store import current_revision
 
     typer.echo(current_revision() or "empty (run `sigma-lab db upgrade`)")
+
+
+# -- indicators ---------------------------------------------------------------------------
+
+
+@indicators_app.command("list")
+def indicators_list(
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
+) -> None:
+    """List every indicator with its category, parameters and output columns."""
+    from sigma_lab.indicators import catalog
+
+    table = catalog()
+    if category:
+        table = table[table["category"] == category]
+    _print_frame(table[["name", "category", "params", "columns", "warmup"]].set_index("name"))
+
+
+@indicators_app.command("show")
+def indicators_show(name: str) -> None:
+    """Show one indicator: what it is, its parameters and bounds, its columns and warm-up."""
+    from sigma_lab.indicators import get
+
+    try:
+        ind = get(name)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(f"{ind.name} ({ind.category}): {ind.description}")
+    for p in ind.params:
+        bounds = list(p.choices) if p.choices else f"[{p.low}, {p.high}]"
+        typer.echo(f"  {p.name} = {p.default!r}  {bounds}  {p.description}".rstrip())
+    typer.echo(f"columns: {', '.join(ind.columns())}")
+    typer.echo(f"inputs: {', '.join(ind.inputs)}; warm-up: {ind.warmup_bars()} bars")
+    if ind.talib:
+        typer.echo(f"TA-Lib twin: {ind.talib}")
+
+
+# -- packs and the pipeline ---------------------------------------------------------------
+
+
+@packs_app.command("list")
+def packs_list() -> None:
+    """List the packs and their models."""
+    from sigma_lab.packs import list_packs, load_pack
+
+    try:
+        for name in list_packs():
+            pack = load_pack(name)
+            typer.echo(f"{name}: {pack.meta.description}")
+            for model_id in sorted(pack.model_configs):
+                typer.echo(f"  {model_id}")
+    except SigmaError as exc:
+        _fail(exc)
+
+
+@packs_app.command("show")
+def packs_show(name: str) -> None:
+    """Show a pack: metadata, indicator sets, model configs and policy templates."""
+    from sigma_lab.packs import load_pack
+
+    try:
+        pack = load_pack(name)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(_json(pack.meta.model_dump(mode="json")))
+    for title, items in (
+        ("indicator sets", pack.indicator_sets),
+        ("model configs", pack.model_configs),
+        ("policy templates", pack.policy_templates),
+    ):
+        typer.echo(f"{title}: {', '.join(sorted(items)) or '-'}")
+
+
+@packs_app.command("validate")
+def packs_validate(root: Annotated[Path | None, typer.Option(help="Packs folder to check.")] = None) -> None:
+    """Validate every pack file; exit 1 listing each problem (file:line: key path: what)."""
+    from sigma_lab.packs import packs_root, validate_packs
+
+    problems = validate_packs(root)
+    if problems:
+        for problem in problems:
+            typer.secho(str(problem), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"all packs under {packs_root(root)} are valid")
+
+
+@app.command("build")
+def build(
+    model_id: str,
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Build a model's training matrix (bars + indicator set + label) with QA and lineage."""
+    from sigma_lab.matrix import build_matrix
+
+    try:
+        result = build_matrix(model_id, start=start, end=end)
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(
+        f"built {result.model_id}: {result.rows} rows, QA {result.qa_status}, "
+        f"hash {result.matrix_hash[:16]}, run {result.run_id}\n{result.matrix_path}"
+    )
+
+
+@app.command("train")
+def train(model_id: str) -> None:
+    """Train a model with walk-forward validation; store the artifact, card and run."""
+    from sigma_lab.train import train as train_model
+
+    try:
+        result = train_model(model_id)
+    except SigmaError as exc:
+        _fail(exc)
+    _print_frame(result.folds)
+    overall = {k: v for k, v in result.metrics.items() if not isinstance(v, (dict, list))}
+    typer.echo(_json(overall))
+    if result.artifact is not None:
+        typer.echo(
+            f"artifact {result.artifact.path} (sha256 {result.artifact.sha256[:16]}), run {result.run_id}"
+        )
 
 
 # -- demo ---------------------------------------------------------------------------------

@@ -54,7 +54,9 @@ def postgres_server_url() -> Iterator[str]:
     try:
         import sqlalchemy as sa
 
-        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        admin = sa.create_engine(
+            POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as conn:
             conn.execute(sa.text("select 1"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "not reachable"
@@ -89,7 +91,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """Each store test runs on embedded SQLite and on real PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{workspace / 'sigma.db'}"
