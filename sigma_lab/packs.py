@@ -12,7 +12,7 @@ registries (unknown names, unknown parameters and out-of-bounds values are error
 file with problems raises one :class:`PackError` listing every problem as
 ``<file>:<line>: <key path>: <message>``.
 
-The packs root is ``root`` when given, else ``$SIGMA_PACKS_DIR``, else the repository's
+The packs root is ``root`` when given, else the ``packs_dir`` setting (``SIGMA_PACKS_DIR``), else the repository's
 ``packs/`` folder. ``packs/universes/`` holds the shipped ticker lists (see
 :mod:`sigma_lab.universes`) and is not a pack.
 """
@@ -47,7 +47,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def packs_root(root: str | Path | None = None) -> Path:
-    """The folder holding the packs: ``root``, ``$SIGMA_PACKS_DIR`` or the repository's ``packs/``."""
+    """The folder holding the packs: ``root``, the ``packs_dir`` setting or the repository's ``packs/``."""
     if root is not None:
         return Path(root).expanduser().resolve()
     configured = get_settings().packs_dir

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sigma_lab import packs
+from sigma_lab.config import get_settings
 from sigma_lab.errors import ConfigError, NotFoundError
 from sigma_lab.packs import PackError, validate_packs
 from sigma_lab.universes import get_universe, list_universes
@@ -193,8 +194,13 @@ def test_unknown_pack_and_model_are_not_found_with_suggestions():
 
 def test_packs_dir_setting_overrides_the_repository_packs(tmp_path, monkeypatch):
     _base_pack(tmp_path)
-    monkeypatch.setenv(packs.PACKS_ENV, str(tmp_path))
-    assert packs.list_packs() == ["base"]
+    monkeypatch.setenv("SIGMA_PACKS_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert packs.list_packs() == ["base"]
+    finally:
+        monkeypatch.delenv("SIGMA_PACKS_DIR")
+        get_settings.cache_clear()
 
 
 def test_shipped_universes_are_real_ticker_lists():

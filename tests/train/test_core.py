@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,11 +215,17 @@ def test_lightgbm_is_used_when_installed(spy_frame: pd.DataFrame, features: list
     pd.testing.assert_frame_equal(first.oof, second.oof)
 
 
-def test_asking_for_a_missing_optional_estimator_says_what_to_install() -> None:
-    try:
-        import xgboost  # noqa: F401
-    except ImportError:
-        with pytest.raises(ConfigError, match="pip install xgboost"):
-            make_estimator(EstimatorSpec(kind="xgboost"), seed=1)
-    else:
-        pytest.skip("xgboost is installed")
+def test_asking_for_a_missing_optional_estimator_says_what_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "xgboost", None)
+    with pytest.raises(ConfigError, match="pip install xgboost"):
+        make_estimator(EstimatorSpec(kind="xgboost"), seed=1)
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "lightgbm"])
+def test_optional_boosters_honour_hyperparameters_and_reject_unknown_ones(kind) -> None:
+    pytest.importorskip(kind)
+    est = make_estimator(EstimatorSpec(kind=kind, params={"n_estimators": 7, "max_depth": 3}), seed=5)
+    params = est.get_params()
+    assert params["n_estimators"] == 7 and params["max_depth"] == 3
+    with pytest.raises(ConfigError, match="no_such_knob"):
+        make_estimator(EstimatorSpec(kind=kind, params={"no_such_knob": 1}), seed=5)
