@@ -12,6 +12,17 @@ the metric conventions in :mod:`sigma_lab.backtest.metrics`.
 from sigma_lab.backtest.engine import BacktestResult, run
 from sigma_lab.backtest.gate import PROFILES, GateResult, RiskProfile, gate
 from sigma_lab.backtest.metrics import METRIC_KEYS, periods_per_year
+from sigma_lab.backtest.runs import (
+    LineageMismatchError,
+    ModelBacktest,
+    StrategyBacktest,
+    backtest_command,
+    backtest_strategy,
+    format_report,
+    record_backtest,
+    rerun,
+    run_model,
+)
 from sigma_lab.backtest.scores import ScoreParams, run_scores
 from sigma_lab.backtest.settings import ExecutionSettings, execution_settings
 from sigma_lab.backtest.strategies import Signals, Strategy, get_strategy, run_strategy, strategies
@@ -22,15 +33,24 @@ __all__ = [
     "BacktestResult",
     "ExecutionSettings",
     "GateResult",
+    "LineageMismatchError",
+    "ModelBacktest",
     "RiskProfile",
     "ScoreParams",
     "Signals",
     "Strategy",
+    "StrategyBacktest",
+    "backtest_command",
+    "backtest_strategy",
     "execution_settings",
+    "format_report",
     "gate",
     "get_strategy",
     "periods_per_year",
+    "record_backtest",
+    "rerun",
     "run",
+    "run_model",
     "run_scores",
     "run_strategy",
     "strategies",
