@@ -274,6 +274,47 @@ def train(model_id: str) -> None:
         )
 
 
+@app.command("backtest")
+def backtest(
+    target: Annotated[str, typer.Argument(help="A symbol (with --strategy) or a trained model id.")],
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", "-s", help="Rule strategy, e.g. sma_cross.")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-p", help="Strategy, score or execution keyword: name=value (repeatable)."),
+    ] = None,
+    timeframe: Annotated[str | None, typer.Option("--timeframe", "-t")] = None,
+    source: Annotated[str | None, typer.Option()] = None,
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option()] = None,
+    run_id: Annotated[int | None, typer.Option(help="Training run of the model (default: latest).")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+    risk_profile: Annotated[str, typer.Option(help="conservative, balanced or aggressive.")] = "balanced",
+    store: Annotated[bool, typer.Option(help="Record the run in the store.")] = True,
+) -> None:
+    """Backtest a rule strategy on a symbol, or a trained model on its out-of-fold scores."""
+    from sigma_lab.backtest.runs import backtest_command
+
+    try:
+        _, report = backtest_command(
+            target,
+            strategy=strategy,
+            timeframe=timeframe,
+            source=source,
+            start=start,
+            end=end,
+            run_id=run_id,
+            settings=setting or (),
+            store=store,
+            tag=tag,
+            risk_profile=risk_profile,
+        )
+    except SigmaError as exc:
+        _fail(exc)
+    typer.echo(report)
+
+
 # -- demo ---------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 It walks the pipeline on the bundled sample data: load and validate real bars and store
 them, build a daily and an hourly training matrix, train a model with walk-forward
-validation and backtest it on its out-of-fold scores. Everything lands in the workspace
+validation and backtest it on its out-of-fold scores, with the risk-profile gate's verdict. Everything lands in the workspace
 (SQLite store, Parquet data, artifacts), so the leaderboard and dashboards can show it.
 """
 
@@ -73,10 +73,18 @@ def demo_train(echo: Echo = print) -> None:
     echo("top features: " + ", ".join(top["feature"].astype(str)))
 
 
+def demo_backtest(echo: Echo = print) -> None:
+    """Backtest the trained model on its out-of-fold scores, per fold and combined, with its gate."""
+    from sigma_lab.backtest.runs import format_report, run_model
+
+    echo(format_report(run_model(DAILY_MODEL, tag="demo")))
+
+
 STAGES: tuple[tuple[str, Callable[[Echo], None]], ...] = (
     ("Market data", demo_data),
     ("Training matrices", demo_build),
     ("Training", demo_train),
+    ("Backtest of the trained model", demo_backtest),
 )
 
 

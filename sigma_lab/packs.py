@@ -201,6 +201,7 @@ class BacktestSpec(_Strict):
     slippage_rate: float = Field(default=0.0, ge=0.0, lt=0.1)
     allow_short: bool = True
     hold_bars: int | None = Field(default=None, ge=1, description="default: the label horizon")
+    larger_class: bool = Field(default=True, description="a side needs its class to be the likeliest")
 
 
 class ScoreSpec(_Strict):

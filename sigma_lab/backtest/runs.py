@@ -67,8 +67,16 @@ from sigma_lab.errors import ConfigError, NotFoundError, SigmaError
 RUN_KINDS: tuple[str, ...] = ("strategy", "model", "signals")
 #: Metrics shown by :func:`format_report` as percentages.
 _PERCENT = frozenset(
-    {"total_return", "cagr", "ann_volatility", "max_drawdown", "win_rate", "exposure", "best_trade",
-     "worst_trade"}
+    {
+        "total_return",
+        "cagr",
+        "ann_volatility",
+        "max_drawdown",
+        "win_rate",
+        "exposure",
+        "best_trade",
+        "worst_trade",
+    }
 )
 _FOLD_METRICS = ("trades", "total_return", "sharpe", "max_drawdown", "win_rate")
 
@@ -171,7 +179,23 @@ def model_defaults(model_id: str) -> dict[str, Any]:
         "slippage_bps": _bps(spec.slippage_rate),
         "direction": "both" if spec.allow_short else "long",
         "time_stop": spec.hold_bars if spec.hold_bars is not None else config.label.horizon,
+        "larger_class": spec.larger_class,
+        **_direction_labels(config),
     }
+
+
+def _direction_labels(config: Any) -> dict[str, str]:
+    """Which named classes are the long and the short score: class +1 favours a long
+    (UP, TAKE_PROFIT), class -1 a short (DOWN, STOP_LOSS)."""
+    from sigma_lab.labels import get as get_label
+
+    names = get_label(config.label.kind).class_names(**config.label.params) or {}
+    out = {}
+    if 1 in names:
+        out["up_label"] = names[1]
+    if -1 in names:
+        out["down_label"] = names[-1]
+    return out
 
 
 def _model_scores(oof: pd.DataFrame, classes: Mapping[str, str] | None) -> pd.DataFrame | pd.Series:
@@ -345,8 +369,18 @@ def run_model(
         "settings_hash": content_hash({"score": params["score"], "execution": params["execution"]}),
         "package_version": sigma_lab.__version__,
     }
-    fold_columns = ["fold", "train_start", "train_end", "n_train", "test_start", "test_end", "n_test",
-                    "bars", "final_equity", *METRIC_KEYS]
+    fold_columns = [
+        "fold",
+        "train_start",
+        "train_end",
+        "n_train",
+        "test_start",
+        "test_end",
+        "n_test",
+        "bars",
+        "final_equity",
+        *METRIC_KEYS,
+    ]
     out = ModelBacktest(
         model_id=model_id,
         training_run_id=model.run_id,
@@ -407,8 +441,9 @@ def _fold_records(folds: pd.DataFrame | Sequence[Mapping[str, Any]] | None) -> l
     return out
 
 
-def ledger_rows(trades: pd.DataFrame, ticker: str | None = None,
-                fold_starts: Sequence[pd.Timestamp] | None = None) -> pd.DataFrame:
+def ledger_rows(
+    trades: pd.DataFrame, ticker: str | None = None, fold_starts: Sequence[pd.Timestamp] | None = None
+) -> pd.DataFrame:
     """The engine's trade ledger as the store keeps it: side ``long``/``short``, the ticker and,
     for model backtests, the fold whose test span holds the entry."""
     out = trades.copy()
@@ -427,8 +462,14 @@ def _execution(result: BacktestResult) -> dict[str, Any]:
     return execution
 
 
-def run_spec(result: BacktestResult, kind: str, params: Mapping[str, Any], *, strategy: str | None = None,
-             model_id: str | None = None) -> dict[str, Any]:
+def run_spec(
+    result: BacktestResult,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    strategy: str | None = None,
+    model_id: str | None = None,
+) -> dict[str, Any]:
     """The stored re-run spec of ``result``: ``params`` plus the kind, the strategy (name and
     parameters) or model, and the fully resolved execution settings."""
     spec = dict(params)
@@ -439,8 +480,10 @@ def run_spec(result: BacktestResult, kind: str, params: Mapping[str, Any], *, st
         get_strategy(strategy)
         bars_spec = spec.get("bars")
         if not isinstance(bars_spec, Mapping) or not {"symbol", "source", "timeframe"} <= set(bars_spec):
-            raise ConfigError("record_backtest: a strategy run needs params['bars'] with symbol, source "
-                              "and timeframe (and start, end) so it can be re-run")
+            raise ConfigError(
+                "record_backtest: a strategy run needs params['bars'] with symbol, source "
+                "and timeframe (and start, end) so it can be re-run"
+            )
         spec["strategy"] = strategy
         spec["strategy_params"] = {k: v for k, v in result.params.items() if k != "strategy"}
     elif kind == "model":
@@ -590,8 +633,15 @@ def backtest_strategy(
     out = StrategyBacktest(result, gate(result.metrics, risk_profile), full, lineage)
     if not store:
         return out
-    stored = record_backtest(result, kind="strategy", strategy=strategy, params=spec, lineage=lineage,
-                             tag=tag, risk_profile=risk_profile)
+    stored = record_backtest(
+        result,
+        kind="strategy",
+        strategy=strategy,
+        params=spec,
+        lineage=lineage,
+        tag=tag,
+        risk_profile=risk_profile,
+    )
     return dataclasses.replace(out, run_id=stored)
 
 
@@ -623,15 +673,26 @@ def rerun(run_id: int) -> BacktestResult:
         spec = params["bars"]
         options = spec.get("options") or {}
         remote = get_source(spec["source"], **options).remote
-        bars = data.load(spec["symbol"], spec["timeframe"], spec["first"], spec["last"], spec["source"],
-                         refresh=not remote, **options)
+        bars = data.load(
+            spec["symbol"],
+            spec["timeframe"],
+            spec["first"],
+            spec["last"],
+            spec["source"],
+            refresh=not remote,
+            **options,
+        )
         bars = validate_bars(bars)
         _check_hash(bars_hash(bars), lineage.get("bars_hash"), f"bars of {spec['symbol']}", run_id)
         return run_strategy(bars, params["strategy"], **params["strategy_params"], **execution)
     if kind == "model":
         inputs = _load_model_inputs(params["model_id"], params["training_run_id"])
-        _check_hash(inputs.manifest["lineage"]["matrix_hash"], lineage.get("matrix_hash"),
-                    f"matrix of {params['model_id']!r}", run_id)
+        _check_hash(
+            inputs.manifest["lineage"]["matrix_hash"],
+            lineage.get("matrix_hash"),
+            f"matrix of {params['model_id']!r}",
+            run_id,
+        )
         _check_hash(inputs.model.sha256, lineage.get("model_sha256"), "model artifact", run_id)
         lo, hi = inputs.spans[0][1], inputs.spans[-1][2]
         bars = inputs.bars.iloc[lo:hi]
@@ -658,8 +719,9 @@ def _fmt(key: str, value: Any) -> str:
     return f"{float(value):.4f}"
 
 
-def format_report(backtest: BacktestResult | StrategyBacktest | ModelBacktest,
-                  risk_profile: str = "balanced") -> str:
+def format_report(
+    backtest: BacktestResult | StrategyBacktest | ModelBacktest, risk_profile: str = "balanced"
+) -> str:
     """A plain-text report: what ran, the metrics, the per-fold table and the gate verdict.
 
     ``risk_profile`` applies to a bare :class:`BacktestResult`; the others carry their verdict.
@@ -668,20 +730,26 @@ def format_report(backtest: BacktestResult | StrategyBacktest | ModelBacktest,
     folds = None
     if isinstance(backtest, ModelBacktest):
         result, verdict = backtest.combined, backtest.gate
-        lines.append(f"Backtest of model {backtest.model_id} (training run {backtest.training_run_id}) "
-                     "on out-of-fold scores")
+        lines.append(
+            f"Backtest of model {backtest.model_id} (training run {backtest.training_run_id}) "
+            "on out-of-fold scores"
+        )
         folds = backtest.folds
     elif isinstance(backtest, StrategyBacktest):
         result, verdict = backtest.result, backtest.gate
         bars = backtest.params.get("bars", {})
-        lines.append(f"Backtest of {result.params.get('strategy')} on {bars.get('symbol')} "
-                     f"{bars.get('timeframe')} ({bars.get('source')})")
+        lines.append(
+            f"Backtest of {result.params.get('strategy')} on {bars.get('symbol')} "
+            f"{bars.get('timeframe')} ({bars.get('source')})"
+        )
     else:
         result, verdict = backtest, gate(backtest.metrics, risk_profile)
         lines.append(f"Backtest {result.params or ''}".rstrip())
     idx = result.bars.index
-    lines.append(f"Period: {_fmt('', idx[0])} to {_fmt('', idx[-1])} UTC, {len(idx)} bars; "
-                 f"final equity {result.final_equity:,.2f}")
+    lines.append(
+        f"Period: {_fmt('', idx[0])} to {_fmt('', idx[-1])} UTC, {len(idx)} bars; "
+        f"final equity {result.final_equity:,.2f}"
+    )
     lines.append("")
     width = max(len(k) for k in METRIC_KEYS)
     lines.append(f"{'metric':<{width}}  value")
@@ -691,8 +759,13 @@ def format_report(backtest: BacktestResult | StrategyBacktest | ModelBacktest,
         lines.append("")
         header = ["fold", "test_start", "test_end", "bars", *_FOLD_METRICS]
         table = [header] + [
-            [str(int(r["fold"])), _fmt("", r["test_start"]), _fmt("", r["test_end"]), _fmt("bars", r["bars"]),
-             *(_fmt(k, r[k]) for k in _FOLD_METRICS)]
+            [
+                str(int(r["fold"])),
+                _fmt("", r["test_start"]),
+                _fmt("", r["test_end"]),
+                _fmt("bars", r["bars"]),
+                *(_fmt(k, r[k]) for k in _FOLD_METRICS),
+            ]
             for r in folds.to_dict(orient="records")
         ]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -700,8 +773,10 @@ def format_report(backtest: BacktestResult | StrategyBacktest | ModelBacktest,
     if isinstance(backtest, ModelBacktest):
         s = backtest.score
         lines.append("")
-        lines.append(f"Score ({s['metric']}): {_fmt(s['metric'], s['value'])}; "
-                     f"{'ranked' if s['eligible'] else 'not ranked'} (min_trades {s['min_trades']})")
+        lines.append(
+            f"Score ({s['metric']}): {_fmt(s['metric'], s['value'])}; "
+            f"{'ranked' if s['eligible'] else 'not ranked'} (min_trades {s['min_trades']})"
+        )
     lines.append("")
     status = "PASS" if verdict.passed else "FAIL (" + ", ".join(verdict.reasons) + ")"
     lines.append(f"Gate ({verdict.profile}): {status}")
@@ -758,6 +833,16 @@ def backtest_command(
     else:
         if run_id is not None:
             raise ConfigError("run_id (a training run) applies to model backtests, not strategies")
-        out = backtest_strategy(target, strategy, timeframe=timeframe or "1d", source=source or "sample",
-                                start=start, end=end, store=store, tag=tag, risk_profile=risk_profile, **kw)
+        out = backtest_strategy(
+            target,
+            strategy,
+            timeframe=timeframe or "1d",
+            source=source or "sample",
+            start=start,
+            end=end,
+            store=store,
+            tag=tag,
+            risk_profile=risk_profile,
+            **kw,
+        )
     return out, format_report(out)

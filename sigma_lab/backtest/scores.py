@@ -9,6 +9,10 @@ decide fill under the same execution rules as any signal. Two shapes are accepte
   case-insensitively via ``up_label``/``down_label``): the long score is P(up), the short
   score P(down), the confidence the largest class probability, and the side is the larger
   class (a bar whose largest class is neither up nor down, e.g. FLAT, or is tied, takes no side).
+  ``larger_class=False`` drops that rule: a side may trade whenever its score reaches its
+  threshold, as an asymmetric label needs (a 2:1 triple barrier pays off above P(take profit)
+  = 1/3, while STOP_LOSS may still be the likelier class); when both sides qualify the larger
+  score takes the bar.
 
 A side's condition at t holds when its score is at least its threshold and beats the other
 side's score, the confidence is at least ``min_confidence``, the bar's New York hour (of its
@@ -48,6 +52,7 @@ class ScoreParams(BaseModel):
     min_confidence: float = 0.0
     momentum_bars: int | None = None
     exit_when_off: bool = True
+    larger_class: bool = True
     up_label: str = "UP"
     down_label: str = "DOWN"
 
@@ -96,9 +101,13 @@ def _aligned(values: Any, index: pd.DatetimeIndex) -> pd.Series | pd.DataFrame:
     return pd.Series(arr, index=index)
 
 
-def score_signals(bars: pd.DataFrame, scores: Any, params: ScoreParams
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Long condition, short condition and confidence per bar (see the module docstring)."""
+def score_signals(
+    bars: pd.DataFrame, scores: Any, params: ScoreParams, *, direction: str = "both"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long condition, short condition and confidence per bar (see the module docstring).
+
+    ``direction`` says which sides may trade at all, so a side that cannot trade never
+    suppresses the other."""
     idx = bars.index
     aligned = _aligned(scores, idx)
     if isinstance(aligned, pd.DataFrame):
@@ -110,8 +119,11 @@ def score_signals(bars: pd.DataFrame, scores: Any, params: ScoreParams
             confidence = np.max(matrix, axis=1)
         valid = ~np.isnan(matrix).any(axis=1)
         unique_max = (matrix == confidence[:, None]).sum(axis=1) == 1
-        long_side = valid & unique_max & (long_score >= confidence)
-        short_side = valid & unique_max & (short_score >= confidence)
+        if params.larger_class:
+            long_side = valid & unique_max & (long_score >= confidence)
+            short_side = valid & unique_max & (short_score >= confidence)
+        else:
+            long_side = short_side = valid
     else:
         long_score = pd.to_numeric(aligned, errors="coerce").astype("float64").to_numpy()
         short_score = 1.0 - long_score
@@ -124,8 +136,14 @@ def score_signals(bars: pd.DataFrame, scores: Any, params: ScoreParams
         raise ConfigError("scores must be probabilities within [0, 1]")
     with np.errstate(invalid="ignore"):
         common = valid & (confidence >= params.min_confidence)
-        long_ok = common & long_side & (long_score >= params.long_threshold) & (long_score > short_score)
-        short_ok = common & short_side & (short_score >= params.short_threshold) & (short_score > long_score)
+        long_hit = long_side & (long_score >= params.long_threshold) & (direction != "short")
+        short_hit = short_side & (short_score >= params.short_threshold) & (direction != "long")
+        if params.larger_class:
+            long_ok = common & long_hit & (long_score > short_score)
+            short_ok = common & short_hit & (short_score > long_score)
+        else:
+            long_ok = common & long_hit & ~(short_hit & (short_score >= long_score))
+            short_ok = common & short_hit & ~(long_hit & (long_score >= short_score))
     ny = idx.tz_convert("America/New_York")
     if params.allowed_hours is not None:
         hours_ok = np.isin(ny.hour, np.asarray(params.allowed_hours))
@@ -171,7 +189,7 @@ def run_scores(bars: pd.DataFrame, scores: Any, **score_params_and_execution: An
         raise pydantic_error(exc, "score parameter") from None
     settings = execution_settings(**{k: v for k, v in kw.items() if k in EXECUTION_KEYS})
     bars = validate_bars(bars)
-    long_ok, short_ok, confidence = score_signals(bars, scores, params)
+    long_ok, short_ok, confidence = score_signals(bars, scores, params, direction=settings.direction)
     long_exit = ~long_ok if params.exit_when_off else np.zeros_like(long_ok)
     short_exit = ~short_ok if params.exit_when_off else np.zeros_like(short_ok)
     short = settings.direction != "long"

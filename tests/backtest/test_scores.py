@@ -32,14 +32,42 @@ def test_scores_below_the_short_threshold_go_short_in_both_directions():
 def test_class_probabilities_take_the_side_of_the_larger_class():
     bars = bars_from([FLAT] * 6)
     probs = pd.DataFrame(
-        {"UP": [0.6, 0.2, 0.45, 0.2, 0.2, 0.2], "DOWN": [0.1, 0.7, 0.1, 0.2, 0.2, 0.2],
-         "FLAT": [0.3, 0.1, 0.45, 0.6, 0.6, 0.6]},
+        {
+            "UP": [0.6, 0.2, 0.45, 0.2, 0.2, 0.2],
+            "DOWN": [0.1, 0.7, 0.1, 0.2, 0.2, 0.2],
+            "FLAT": [0.3, 0.1, 0.45, 0.6, 0.6, 0.6],
+        },
         index=bars.index,
     )
     r = run_scores(bars, probs, direction="both", long_threshold=0.4, short_threshold=0.4)
     assert list(r.trades["side"]) == [1, -1]
     assert list(r.trades["entry_time"]) == [bars.index[1], bars.index[2]]
     assert r.trades.iloc[1].exit_time == bars.index[3]
+
+
+def test_without_the_larger_class_rule_a_likely_enough_up_class_trades_though_not_the_likeliest():
+    bars = bars_from([FLAT] * 5)
+    probs = pd.DataFrame(
+        {
+            "TAKE_PROFIT": [0.42, 0.42, 0.30, 0.30, 0.30],
+            "STOP_LOSS": [0.50, 0.50, 0.60, 0.60, 0.60],
+            "TIMEOUT": [0.08, 0.08, 0.10, 0.10, 0.10],
+        },
+        index=bars.index,
+    )
+    labels = {"up_label": "TAKE_PROFIT", "down_label": "STOP_LOSS", "long_threshold": 0.4}
+    assert run_scores(bars, probs, **labels).trades.empty
+    r = run_scores(bars, probs, larger_class=False, **labels)
+    assert list(r.trades["side"]) == [1]
+    assert r.trades.iloc[0].entry_time == bars.index[1] and r.trades.iloc[0].exit_time == bars.index[3]
+
+
+def test_a_side_the_direction_forbids_never_suppresses_the_other_side():
+    bars = bars_from([FLAT] * 4)
+    probs = pd.DataFrame({"UP": [0.45] * 4, "DOWN": [0.50] * 4, "FLAT": [0.05] * 4}, index=bars.index)
+    kw = {"larger_class": False, "long_threshold": 0.4, "short_threshold": 0.4}
+    assert run_scores(bars, probs, direction="both", **kw).trades["side"].tolist() == [-1]
+    assert run_scores(bars, probs, direction="long", **kw).trades["side"].tolist() == [1]
 
 
 def test_min_confidence_filters_weak_scores():
