@@ -2,8 +2,9 @@
 
 It walks the pipeline on the bundled sample data: load and validate real bars and store
 them, build a daily and an hourly training matrix, train a model with walk-forward
-validation and backtest it on its out-of-fold scores, with the risk-profile gate's verdict. Everything lands in the workspace
-(SQLite store, Parquet data, artifacts), so the leaderboard and dashboards can show it.
+validation and backtest it on its out-of-fold scores, with the risk-profile gate's
+verdict. Everything lands in the workspace (SQLite store, Parquet data, artifacts), so the
+leaderboard and dashboards can show it.
 """
 
 from __future__ import annotations
