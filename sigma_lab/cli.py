@@ -24,6 +24,19 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(packs_app, name="packs")
 
 
+def _register_faces() -> None:
+    """Sub-commands whose code lives beside the faces they serve (jobs, API keys)."""
+    from api.cli import keys_app
+    from sigma_lab.jobs_cli import RUN_CONTEXT, jobs_app, run_command
+
+    app.add_typer(jobs_app, name="jobs")
+    app.add_typer(keys_app, name="keys")
+    app.command("run", context_settings=RUN_CONTEXT)(run_command)
+
+
+_register_faces()
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -313,6 +326,18 @@ def backtest(
     except SigmaError as exc:
         _fail(exc)
     typer.echo(report)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API with uvicorn (OpenAPI at /docs)."""
+    from api.cli import serve as serve_api
+
+    serve_api(host, port, workers=workers)
 
 
 # -- demo ---------------------------------------------------------------------------------

@@ -29,6 +29,25 @@ class Settings(BaseSettings):
     cache_size: int = Field(default=64, ge=1, description="Ranges kept by the in-process bar cache.")
     packs_dir: Path | None = Field(default=None, description="Folder of packs; default the shipped packs/.")
 
+    # The API face: limits, caching and webhook delivery.
+    allow_private_webhooks: bool = Field(
+        default=False, description="Allow webhook targets on private, loopback or link-local addresses."
+    )
+    api_requests_per_minute: int = Field(default=600, ge=1, description="Default per-key rate limit.")
+    api_concurrent_jobs: int = Field(default=4, ge=1, description="Default per-key concurrent jobs.")
+    api_sweeps_per_day: int = Field(default=50, ge=0, description="Default per-key sweeps per day.")
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    api_max_page_size: int = Field(default=500, ge=1, description="Largest page a list route returns.")
+    api_cache_reference_ttl: int = Field(
+        default=3600, ge=1, description="Seconds reference reads stay cached."
+    )
+    api_cache_dynamic_ttl: int = Field(default=300, ge=1, description="Seconds dynamic reads stay cached.")
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20, description="Deliveries tried per event.")
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0, description="First retry delay; doubles.")
+    webhook_backoff_max_seconds: float = Field(default=600.0, gt=0, description="Largest retry delay.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one delivery.")
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Worker poll interval.")
+
     @property
     def workspace_path(self) -> Path:
         return self.workspace.expanduser().resolve()
