@@ -1,0 +1,300 @@
+"""The core functions a job can run by name, and the pipeline that chains them.
+
+Every stage takes ``job_id`` (``None`` outside a job) and keyword parameters, does its work
+through ``sigma_lab``, ties the store rows it wrote to the job, and returns a JSON-able dict.
+:func:`pipeline` runs build -> sweep -> gate -> train, recording each stage on the job as it
+goes and stopping with the reason when the gate fails. The sweep stage runs the job function
+registered as ``"sweep"`` (``register("sweep", fn)``; called as ``fn(job_id, symbol=...,
+timeframe=..., source=..., strategy=..., base_params=..., risk_profile=..., start=..., end=...)``
+and returning a dict with ``best_params``), and is recorded as skipped while none is registered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sigma_lab.errors import ConfigError, NotFoundError, SigmaError
+
+Stage = Callable[..., dict[str, Any]]
+
+#: The pipeline's stages, in order.
+PIPELINE_STAGES: tuple[str, ...] = ("build", "sweep", "gate", "train")
+
+
+class PipelineStopped(SigmaError):
+    """The pipeline stopped before its end on purpose (the gate failed); ``result`` says where and why."""
+
+    def __init__(self, stage: str, reason: str, result: dict[str, Any]) -> None:
+        self.stage = stage
+        self.reason = reason
+        self.result = result
+        super().__init__(f"pipeline stopped at the {stage} stage: {reason}")
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def link_runs(job_id: int | None, **run_ids: int | None) -> None:
+    """Tie store rows to a job: ``link_runs(7, build=3, training=5, backtest=9)``."""
+    from sigma_lab.store import BacktestRun, BuildRun, TrainingRun, session_scope
+
+    tables = {"build": BuildRun, "training": TrainingRun, "backtest": BacktestRun}
+    unknown = sorted(set(run_ids) - set(tables))
+    if unknown:
+        raise ConfigError(f"link_runs: unknown run kind(s) {unknown}; use {sorted(tables)}")
+    if job_id is None:
+        return
+    with session_scope() as session:
+        for kind, run_id in run_ids.items():
+            if run_id is not None:
+                model = tables[kind]
+                session.execute(sa.update(model).where(model.id == run_id).values(job_id=job_id))
+
+
+def record_stage(job_id: int | None, stage: str, status: str, **info: Any) -> None:
+    """Append a stage record to the job's ``result["stages"]`` and show it as the job's current stage."""
+    if job_id is None:
+        return
+    from sigma_lab.store import Job, session_scope
+    from sigma_lab.store.types import to_jsonable
+
+    entry = {"stage": stage, "status": status, "at": dt.datetime.now(dt.UTC).isoformat(), **info}
+    with session_scope() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None:
+            raise NotFoundError(f"job {job_id} does not exist")
+        result = dict(job.result or {})
+        result["stages"] = [*result.get("stages", []), to_jsonable(entry)]
+        job.result = result
+        job.stage = stage
+
+
+def build(job_id: int | None = None, *, model_id: str, start: str | None = None,
+          end: str | None = None, packs_root: str | None = None) -> dict[str, Any]:
+    """Build ``model_id``'s matrix and record the build run under the job."""
+    from sigma_lab.matrix import build_matrix
+
+    result = build_matrix(model_id, start, end, root=packs_root, progress=False)
+    link_runs(job_id, build=result.run_id)
+    return {
+        "model_id": model_id,
+        "build_run_id": result.run_id,
+        "matrix_hash": result.matrix_hash,
+        "rows": result.rows,
+        "qa_status": result.qa_status,
+        "matrix_path": str(result.matrix_path),
+    }
+
+
+def train(job_id: int | None = None, *, model_id: str, packs_root: str | None = None,
+          build_run_id: int | None = None) -> dict[str, Any]:
+    """Train ``model_id`` (building its matrix if missing) and record the training run under the job."""
+    from sigma_lab.store import TrainingRun, session_scope
+    from sigma_lab.train import train as train_model
+
+    result = train_model(model_id, root=packs_root)
+    if build_run_id is not None:
+        with session_scope() as session:
+            session.execute(
+                sa.update(TrainingRun)
+                .where(TrainingRun.id == result.run_id, TrainingRun.build_run_id.is_(None))
+                .values(build_run_id=build_run_id)
+            )
+    link_runs(job_id, training=result.run_id)
+    return {
+        "model_id": model_id,
+        "training_run_id": result.run_id,
+        "metrics": {k: _finite(v) for k, v in result.metrics.items() if _finite(v) is not None},
+        "artifact": str(result.artifact.path) if result.artifact else None,
+    }
+
+
+#: The engine's trade sides (+1 / -1) as the store names them.
+_SIDES = {1: "long", -1: "short"}
+
+
+def record_backtest(
+    result: Any,
+    *,
+    symbol: str,
+    timeframe: str,
+    strategy: str | None = None,
+    risk_profile: str = "balanced",
+    model_id: str | None = None,
+    job_id: int | None = None,
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """Gate a :class:`~sigma_lab.backtest.BacktestResult` and store it with its trades; return the verdict.
+
+    The returned dict has ``backtest_run_id``, ``gate_pass``, ``gate_reasons`` and the metrics.
+    """
+    import sigma_lab
+    from sigma_lab.backtest import gate
+    from sigma_lab.store import repo, session_scope
+
+    verdict = gate(result.metrics, risk_profile)
+    metrics = {k: _finite(v) for k, v in result.metrics.items()}
+    bars = result.bars
+    run = {
+        "model_id": model_id,
+        "status": "succeeded",
+        "strategy": strategy,
+        "tag": tag,
+        "risk_profile": verdict.profile,
+        "ticker": symbol,
+        "timeframe": timeframe,
+        "range_start": bars.index[0].to_pydatetime() if len(bars) else None,
+        "range_end": bars.index[-1].to_pydatetime() if len(bars) else None,
+        "params": {**result.params, "execution": result.settings.model_dump(mode="json")},
+        "metrics": metrics,
+        "gate_pass": verdict.passed,
+        "gate_reasons": list(verdict.reasons),
+        "package_version": sigma_lab.__version__,
+        "finished_at": dt.datetime.now(dt.UTC),
+        "job_id": job_id,
+    }
+    trades = result.trades.assign(side=result.trades["side"].map(_SIDES))
+    with session_scope() as session:
+        run_id = repo.record_backtest_run(session, run, trades=trades)
+    return {
+        "backtest_run_id": run_id,
+        "gate_pass": verdict.passed,
+        "gate_reasons": list(verdict.reasons),
+        "risk_profile": verdict.profile,
+        "metrics": {k: v for k, v in metrics.items() if v is not None},
+    }
+
+
+def backtest(
+    job_id: int | None = None,
+    *,
+    symbol: str = "SPY",
+    timeframe: str = "1h",
+    strategy: str = "sma_cross",
+    strategy_params: Mapping[str, Any] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    source: str = "sample",
+    risk_profile: str = "balanced",
+    model_id: str | None = None,
+    execution: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Backtest a rule strategy on ``symbol`` bars, gate it and record the run under the job."""
+    from sigma_lab.backtest import run_strategy
+    from sigma_lab.data import load
+
+    bars = load(symbol, timeframe, start, end, source)
+    result = run_strategy(bars, strategy, **dict(strategy_params or {}), **dict(execution or {}))
+    return record_backtest(
+        result,
+        symbol=symbol.upper(),
+        timeframe=timeframe,
+        strategy=strategy,
+        risk_profile=risk_profile,
+        model_id=model_id,
+        job_id=job_id,
+    )
+
+
+def pipeline(
+    job_id: int | None = None,
+    *,
+    model_id: str,
+    strategy: str = "sma_cross",
+    strategy_params: Mapping[str, Any] | None = None,
+    risk_profile: str = "balanced",
+    packs_root: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """build -> sweep -> gate -> train for ``model_id``; raises :class:`PipelineStopped` when the gate fails.
+
+    The gate backtests ``strategy`` (with the sweep's best parameters when a sweep ran, else
+    ``strategy_params``) on the model's ticker and timeframe under ``risk_profile``.
+    """
+    from sigma_lab.packs import get_model_config
+
+    config = get_model_config(model_id, root=Path(packs_root) if packs_root else None)
+    if not config.ticker:
+        raise ConfigError(f"pipeline: model {model_id!r} has no single ticker to backtest the strategy on")
+    summary: dict[str, Any] = {"model_id": model_id}
+
+    record_stage(job_id, "build", "running")
+    summary["build"] = build(job_id, model_id=model_id, start=start, end=end, packs_root=packs_root)
+    record_stage(job_id, "build", "succeeded", **summary["build"])
+
+    params = dict(strategy_params or {})
+    sweep_stage = FUNCTIONS.get("sweep")
+    if sweep_stage is not None:
+        record_stage(job_id, "sweep", "running")
+        summary["sweep"] = sweep_stage(
+            job_id, symbol=config.ticker, timeframe=config.data.timeframe, source=config.data.source,
+            strategy=strategy, base_params=params, risk_profile=risk_profile, start=start, end=end,
+        )
+        params = dict(summary["sweep"].get("best_params") or params)
+        record_stage(job_id, "sweep", "succeeded", **summary["sweep"])
+    else:
+        record_stage(job_id, "sweep", "skipped", reason="no job function is registered as 'sweep'")
+
+    record_stage(job_id, "gate", "running")
+    verdict = backtest(
+        job_id,
+        symbol=config.ticker,
+        timeframe=config.data.timeframe,
+        strategy=strategy,
+        strategy_params=params,
+        start=start,
+        end=end,
+        source=config.data.source,
+        risk_profile=risk_profile,
+        model_id=model_id,
+    )
+    summary["gate"] = {**verdict, "strategy": strategy, "strategy_params": params}
+    if not verdict["gate_pass"]:
+        reasons = ", ".join(verdict["gate_reasons"])
+        reason = f"gate failed under the {verdict['risk_profile']} profile: {reasons}"
+        record_stage(job_id, "gate", "failed", reason=reason, **summary["gate"])
+        raise PipelineStopped("gate", reason, summary)
+    record_stage(job_id, "gate", "succeeded", **summary["gate"])
+
+    record_stage(job_id, "train", "running")
+    summary["train"] = train(
+        job_id, model_id=model_id, packs_root=packs_root, build_run_id=summary["build"]["build_run_id"]
+    )
+    record_stage(job_id, "train", "succeeded", **summary["train"])
+    return summary
+
+
+#: Core functions a job can run by name.
+FUNCTIONS: dict[str, Stage] = {
+    "build": build,
+    "train": train,
+    "backtest": backtest,
+    "pipeline": pipeline,
+}
+
+
+def register(name: str, fn: Stage) -> None:
+    """Make ``fn(job_id, **params) -> dict`` runnable as a function job called ``name``."""
+    if not name or not callable(fn):
+        raise ConfigError(f"register: need a name and a callable, got {name!r} and {fn!r}")
+    FUNCTIONS[name] = fn
+
+
+def get_function(name: str) -> Stage:
+    """The registered function ``name``."""
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise NotFoundError(f"no job function named {name!r}; registered: {sorted(FUNCTIONS)}") from None
