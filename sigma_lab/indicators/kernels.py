@@ -5,6 +5,10 @@ only reads bars at or before the bar it writes. Inputs may start with NaN (the w
 an upstream kernel); outputs are NaN until enough valid input has been seen. Where TA-Lib
 has the same indicator the kernel follows TA-Lib's seeding (EMA seeded by an SMA, Wilder
 averages seeded by a plain mean) so results agree with it after its lookback.
+
+The indicators that matter most for speed have an ``*_into`` form that writes into arrays the
+caller provides (rows of the registry's result block), in a single pass with no temporaries;
+the plain form allocates its outputs and calls it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ import numpy as np
 from numba import njit
 
 _ZERO = 1e-8  # TA-Lib's TA_IS_ZERO threshold
+RESUM_EVERY = 1024  # running window sums are re-added from scratch this often, so rounding never drifts
+#: A sliding update larger than this multiple of what it leaves triggers an exact recompute.
+CANCELLATION_LIMIT = 1e4
+
+kernel = njit(cache=True, nogil=True, boundscheck=False, fastmath=False)
+"""The decorator of every kernel: cached, GIL released, IEEE arithmetic (no reassociation)."""
 
 
-@njit(cache=True)
+@kernel
 def first_valid(x: np.ndarray) -> int:
     """Index of the first non-NaN value, or ``len(x)`` when there is none."""
     for i in range(x.shape[0]):
@@ -24,50 +34,86 @@ def first_valid(x: np.ndarray) -> int:
     return x.shape[0]
 
 
-@njit(cache=True)
-def sma(x: np.ndarray, period: int) -> np.ndarray:
-    """Simple moving average over ``period`` values (running sum)."""
+@kernel
+def sma_into(x: np.ndarray, period: int, out: np.ndarray) -> None:
+    """Write the simple moving average of ``x`` over ``period`` values into ``out``.
+
+    A running sum takes one add per bar; every ``RESUM_EVERY`` bars it is re-added from the
+    window itself, so rounding error cannot build up over millions of bars.
+    """
     n = x.shape[0]
-    out = np.full(n, np.nan)
-    start = first_valid(x)
-    if start + period > n:
-        return out
+    first = first_valid(x) + period - 1
+    out[: min(first, n)] = np.nan
     total = 0.0
-    for i in range(start, start + period - 1):
-        total += x[i]
-    for i in range(start + period - 1, n):
-        total += x[i]
+    left = 1
+    for i in range(first, n):
+        left -= 1
+        if left == 0:
+            left = RESUM_EVERY
+            total = 0.0
+            for j in range(i - period + 1, i + 1):
+                total += x[j]
+        else:
+            total += x[i] - x[i - period]
         out[i] = total / period
-        total -= x[i - period + 1]
+
+
+@kernel
+def sma(x: np.ndarray, period: int) -> np.ndarray:
+    """Simple moving average over ``period`` values."""
+    out = np.empty(x.shape[0])
+    sma_into(x, period, out)
     return out
 
 
-@njit(cache=True)
-def ema_seeded(x: np.ndarray, period: int, seed_end: int) -> np.ndarray:
-    """EMA (k = 2/(period+1)) seeded at ``seed_end`` by the mean of the ``period`` values ending there."""
+@kernel
+def ema_seeded_into(x: np.ndarray, period: int, seed_end: int, out: np.ndarray) -> None:
+    """Write the EMA (k = 2/(period+1)), seeded at ``seed_end`` by the mean of the window ending there.
+
+    Each step is ``prev * (1 - k) + x * k``: TA-Lib's ``(x - prev) * k + prev`` rearranged, equal to
+    within a few units in the last place and a shorter dependency chain per bar.
+    """
     n = x.shape[0]
-    out = np.full(n, np.nan)
     if seed_end >= n or seed_end - period + 1 < 0:
-        return out
+        out[:] = np.nan
+        return
+    out[:seed_end] = np.nan
     k = 2.0 / (period + 1.0)
+    keep = 1.0 - k
     total = 0.0
     for i in range(seed_end - period + 1, seed_end + 1):
         total += x[i]
     prev = total / period
     out[seed_end] = prev
     for i in range(seed_end + 1, n):
-        prev = (x[i] - prev) * k + prev
+        # the weighted form keeps one multiply and one add on the loop-carried chain
+        prev = prev * keep + x[i] * k
         out[i] = prev
+
+
+@kernel
+def ema_seeded(x: np.ndarray, period: int, seed_end: int) -> np.ndarray:
+    """EMA (k = 2/(period+1)) seeded at ``seed_end`` by the mean of the ``period`` values ending there."""
+    out = np.empty(x.shape[0])
+    ema_seeded_into(x, period, seed_end, out)
     return out
 
 
-@njit(cache=True)
+@kernel
+def ema_into(x: np.ndarray, period: int, out: np.ndarray) -> None:
+    """Write the EMA seeded by the SMA of the first ``period`` valid values into ``out``."""
+    ema_seeded_into(x, period, first_valid(x) + period - 1, out)
+
+
+@kernel
 def ema(x: np.ndarray, period: int) -> np.ndarray:
     """EMA seeded by the SMA of the first ``period`` valid values (TA-Lib's convention)."""
-    return ema_seeded(x, period, first_valid(x) + period - 1)
+    out = np.empty(x.shape[0])
+    ema_into(x, period, out)
+    return out
 
 
-@njit(cache=True)
+@kernel
 def rolling_max(x: np.ndarray, period: int) -> np.ndarray:
     """Highest value of the last ``period`` values (the current one included)."""
     n = x.shape[0]
@@ -86,7 +132,7 @@ def rolling_max(x: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def rolling_min(x: np.ndarray, period: int) -> np.ndarray:
     """Lowest value of the last ``period`` values (the current one included)."""
     n = x.shape[0]
@@ -105,7 +151,7 @@ def rolling_min(x: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def rolling_std(x: np.ndarray, period: int, ddof: int) -> np.ndarray:
     """Standard deviation of the last ``period`` values (sliding Welford update)."""
     n = x.shape[0]
@@ -131,7 +177,7 @@ def rolling_std(x: np.ndarray, period: int, ddof: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """True range; NaN on the first bar, which has no previous close."""
     n = high.shape[0]
@@ -142,40 +188,50 @@ def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarr
     return out
 
 
-@njit(cache=True)
-def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
-    """Wilder's average true range, seeded by the mean of the first ``period`` true ranges."""
+@kernel
+def atr_into(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
+    """Write Wilder's ATR into ``out`` in one pass: true range and smoothing fused, no temporary array.
+
+    Seeded by the mean of the first ``period`` true ranges (bars 1..period), as TA-Lib does.
+    """
     n = high.shape[0]
-    out = np.full(n, np.nan)
-    tr = true_range(high, low, close)
-    if period == 1:
-        return tr
+    out[: min(period, n)] = np.nan
     if period >= n:
-        return out
+        return
     total = 0.0
     for i in range(1, period + 1):
-        total += tr[i]
+        pc = close[i - 1]
+        total += max(high[i], pc) - min(low[i], pc)
     prev = total / period
     out[period] = prev
     keep = (period - 1.0) / period
     inv = 1.0 / period
     for i in range(period + 1, n):
-        prev = prev * keep + tr[i] * inv
+        pc = close[i - 1]
+        prev = prev * keep + (max(high[i], pc) - min(low[i], pc)) * inv
         out[i] = prev
+
+
+@kernel
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
+    """Wilder's average true range, seeded by the mean of the first ``period`` true ranges."""
+    out = np.empty(high.shape[0])
+    atr_into(high, low, close, period, out)
     return out
 
 
-@njit(cache=True)
-def rsi(x: np.ndarray, period: int) -> np.ndarray:
-    """Wilder's RSI on valid input starting anywhere; 0 when there was no movement at all."""
+@kernel
+def rsi_into(x: np.ndarray, period: int, out: np.ndarray) -> None:
+    """Write Wilder's RSI into ``out``; valid input may start anywhere; 0 when nothing moved."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
     start = first_valid(x)
-    if start + period >= n:
-        return out
+    first = start + period
+    out[: min(first, n)] = np.nan
+    if first >= n:
+        return
     gain = 0.0
     loss = 0.0
-    for i in range(start + 1, start + period + 1):
+    for i in range(start + 1, first + 1):
         d = x[i] - x[i - 1]
         if d < 0:
             loss -= d
@@ -183,33 +239,49 @@ def rsi(x: np.ndarray, period: int) -> np.ndarray:
             gain += d
     gain /= period
     loss /= period
-    i = start + period
     total = gain + loss
-    out[i] = 100.0 * gain / total if abs(total) >= _ZERO else 0.0
+    out[first] = 100.0 * gain / total if abs(total) >= _ZERO else 0.0
     keep = (period - 1.0) / period
     inv = 1.0 / period
-    for i in range(start + period + 1, n):
+    for i in range(first + 1, n):
         d = x[i] - x[i - 1]
-        gain *= keep
-        loss *= keep
-        if d < 0:
-            loss -= d * inv
-        else:
-            gain += d * inv
+        # selects rather than branches (bit-identical: adding 0.0 changes nothing)
+        up = 0.0 if d < 0 else d
+        down = -d if d < 0 else 0.0
+        gain = gain * keep + up * inv
+        loss = loss * keep + down * inv
         total = gain + loss
         out[i] = 100.0 * gain / total if abs(total) >= _ZERO else 0.0
+
+
+@kernel
+def rsi(x: np.ndarray, period: int) -> np.ndarray:
+    """Wilder's RSI on valid input starting anywhere; 0 when there was no movement at all."""
+    out = np.empty(x.shape[0])
+    rsi_into(x, period, out)
     return out
 
 
-@njit(cache=True)
-def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int):
-    """ADX with +DI and -DI, Wilder smoothing seeded like TA-Lib: returns ``(adx, plus_di, minus_di)``."""
+@kernel
+def adx_into(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    period: int,
+    out_adx: np.ndarray,
+    out_pdi: np.ndarray,
+    out_mdi: np.ndarray,
+) -> None:
+    """Write ADX, +DI and -DI in one pass (Wilder smoothing seeded like TA-Lib)."""
     n = high.shape[0]
-    out_adx = np.full(n, np.nan)
-    out_pdi = np.full(n, np.nan)
-    out_mdi = np.full(n, np.nan)
     if period >= n:
-        return out_adx, out_pdi, out_mdi
+        out_adx[:] = np.nan
+        out_pdi[:] = np.nan
+        out_mdi[:] = np.nan
+        return
+    out_adx[: min(2 * period - 1, n)] = np.nan
+    out_pdi[:period] = np.nan
+    out_mdi[:period] = np.nan
     pdm = 0.0
     mdm = 0.0
     trs = 0.0
@@ -256,10 +328,20 @@ def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int):
             if not np.isnan(dx):
                 adx_value = (adx_value * (period - 1) + dx) / period
             out_adx[i] = adx_value
+
+
+@kernel
+def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int):
+    """ADX with +DI and -DI, Wilder smoothing seeded like TA-Lib: returns ``(adx, plus_di, minus_di)``."""
+    n = high.shape[0]
+    out_adx = np.empty(n)
+    out_pdi = np.empty(n)
+    out_mdi = np.empty(n)
+    adx_into(high, low, close, period, out_adx, out_pdi, out_mdi)
     return out_adx, out_pdi, out_mdi
 
 
-@njit(cache=True)
+@kernel
 def kama(x: np.ndarray, period: int, fast: int, slow: int) -> np.ndarray:
     """Kaufman adaptive moving average (efficiency ratio over ``period``), seeded like TA-Lib."""
     n = x.shape[0]
@@ -288,7 +370,7 @@ def kama(x: np.ndarray, period: int, fast: int, slow: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def aroon(high: np.ndarray, low: np.ndarray, period: int):
     """Aroon up and down over ``period + 1`` bars (ties go to the most recent bar)."""
     n = high.shape[0]
@@ -317,7 +399,7 @@ def aroon(high: np.ndarray, low: np.ndarray, period: int):
     return up, down
 
 
-@njit(cache=True)
+@kernel
 def sar(high: np.ndarray, low: np.ndarray, step: float, maximum: float) -> np.ndarray:
     """Wilder's parabolic SAR, started like TA-Lib (direction from the first bar's directional movement)."""
     n = high.shape[0]
@@ -375,7 +457,7 @@ def sar(high: np.ndarray, low: np.ndarray, step: float, maximum: float) -> np.nd
     return out
 
 
-@njit(cache=True)
+@kernel
 def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, multiplier: float):
     """Supertrend line and direction (+1 up, -1 down) on Wilder ATR bands around the bar midpoint."""
     n = high.shape[0]
@@ -408,7 +490,7 @@ def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int
     return line, direction
 
 
-@njit(cache=True)
+@kernel
 def linreg_r2(x: np.ndarray, period: int) -> np.ndarray:
     """R² of a least-squares line through the last ``period`` values against time; 0 for a flat window."""
     n = x.shape[0]
@@ -433,7 +515,7 @@ def linreg_r2(x: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
     """Commodity channel index on the typical price with mean absolute deviation (TA-Lib's form)."""
     n = high.shape[0]
@@ -454,7 +536,7 @@ def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np
     return out
 
 
-@njit(cache=True)
+@kernel
 def stoch_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
     """Raw stochastic %K in [0, 100]; 0 when the range is empty (TA-Lib's convention)."""
     hh = rolling_max(high, period)
@@ -468,7 +550,7 @@ def stoch_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -
     return out
 
 
-@njit(cache=True)
+@kernel
 def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
     """Williams %R in [-100, 0]; 0 when the range is empty (TA-Lib's convention)."""
     hh = rolling_max(high, period)
@@ -481,7 +563,7 @@ def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> 
     return out
 
 
-@njit(cache=True)
+@kernel
 def ultosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, p1: int, p2: int, p3: int) -> np.ndarray:
     """Ultimate oscillator: weighted (4:2:1) buying pressure over true range on three windows."""
     n = high.shape[0]
@@ -509,7 +591,7 @@ def ultosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, p1: int, p2: in
     return out
 
 
-@njit(cache=True)
+@kernel
 def fisher(high: np.ndarray, low: np.ndarray, period: int):
     """Ehlers' Fisher transform of the bar midpoint's position in its ``period`` range, and its trigger."""
     n = high.shape[0]
@@ -532,25 +614,30 @@ def fisher(high: np.ndarray, low: np.ndarray, period: int):
     return fish, trigger
 
 
-@njit(cache=True)
-def obv(close: np.ndarray, volume: np.ndarray) -> np.ndarray:
-    """On-balance volume starting from the first bar's volume (TA-Lib's convention)."""
+@kernel
+def obv_into(close: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
+    """Write on-balance volume into ``out``, starting from the first bar's volume (TA-Lib's convention)."""
     n = close.shape[0]
-    out = np.full(n, np.nan)
     if n == 0:
-        return out
+        return
     total = volume[0]
     out[0] = total
     for i in range(1, n):
-        if close[i] > close[i - 1]:
-            total += volume[i]
-        elif close[i] < close[i - 1]:
-            total -= volume[i]
+        # +1, -1 or 0 by arithmetic, not branches: a random walk defeats the branch predictor
+        direction = (close[i] > close[i - 1]) - (close[i] < close[i - 1])
+        total += volume[i] * direction
         out[i] = total
+
+
+@kernel
+def obv(close: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """On-balance volume starting from the first bar's volume (TA-Lib's convention)."""
+    out = np.empty(close.shape[0])
+    obv_into(close, volume, out)
     return out
 
 
-@njit(cache=True)
+@kernel
 def mfi(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int) -> np.ndarray:
     """Money flow index over ``period`` typical-price changes; 0 when the total flow is below 1 (TA-Lib).
 
@@ -582,7 +669,7 @@ def mfi(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
     return out
 
 
-@njit(cache=True)
+@kernel
 def cmf(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int) -> np.ndarray:
     """Chaikin money flow: summed money-flow volume over summed volume; 0 when no volume traded."""
     n = high.shape[0]
@@ -602,7 +689,7 @@ def cmf(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
     return out
 
 
-@njit(cache=True)
+@kernel
 def session_vwap(price: np.ndarray, volume: np.ndarray, session: np.ndarray) -> np.ndarray:
     """Volume-weighted average price accumulated within each session (``session`` codes change at a new one).
 
@@ -622,7 +709,7 @@ def session_vwap(price: np.ndarray, volume: np.ndarray, session: np.ndarray) -> 
     return out
 
 
-@njit(cache=True)
+@kernel
 def periods_per_year(ts_ns: np.ndarray, day: np.ndarray, window: int, days_per_year: float) -> np.ndarray:
     """Bars per year at each bar, from timestamps at or before it only.
 
@@ -662,36 +749,149 @@ def periods_per_year(ts_ns: np.ndarray, day: np.ndarray, window: int, days_per_y
     return out
 
 
-@njit(cache=True)
+@kernel
+def macd_into(
+    x: np.ndarray, fast: int, slow: int, signal: int, line: np.ndarray, sig: np.ndarray, hist: np.ndarray
+) -> None:
+    """Write the MACD line, signal and histogram in one pass: both EMAs and the signal EMA fused.
+
+    Both price EMAs are seeded on bar ``slow - 1`` of the valid input, as TA-Lib's MACD does;
+    the signal EMA is seeded by the mean of the first ``signal`` line values.
+    """
+    n = x.shape[0]
+    start = first_valid(x) + slow - 1
+    if start >= n or start - fast + 1 < 0:
+        line[:] = np.nan
+        sig[:] = np.nan
+        hist[:] = np.nan
+        return
+    sig_start = start + signal - 1
+    line[:start] = np.nan
+    sig[: min(sig_start, n)] = np.nan
+    hist[: min(sig_start, n)] = np.nan
+    kf = 2.0 / (fast + 1.0)
+    ks = 2.0 / (slow + 1.0)
+    kg = 2.0 / (signal + 1.0)
+    keep_f = 1.0 - kf
+    keep_s = 1.0 - ks
+    keep_g = 1.0 - kg
+    total = 0.0
+    for i in range(start - fast + 1, start + 1):
+        total += x[i]
+    ef = total / fast
+    total = 0.0
+    for i in range(start - slow + 1, start + 1):
+        total += x[i]
+    es = total / slow
+    value = ef - es
+    line[start] = value
+    total = value
+    for i in range(start + 1, min(sig_start + 1, n)):
+        ef = ef * keep_f + x[i] * kf
+        es = es * keep_s + x[i] * ks
+        value = ef - es
+        line[i] = value
+        total += value
+    if sig_start >= n:
+        return
+    g = total / signal
+    sig[sig_start] = g
+    hist[sig_start] = line[sig_start] - g
+    for i in range(sig_start + 1, n):
+        ef = ef * keep_f + x[i] * kf
+        es = es * keep_s + x[i] * ks
+        value = ef - es
+        g = g * keep_g + value * kg
+        line[i] = value
+        sig[i] = g
+        hist[i] = value - g
+
+
+@kernel
 def macd(x: np.ndarray, fast: int, slow: int, signal: int):
     """MACD line, signal and histogram; both EMAs seeded on bar ``slow - 1`` as in TA-Lib's MACD."""
-    start = first_valid(x) + slow - 1
-    f = ema_seeded(x, fast, start)
-    s = ema_seeded(x, slow, start)
-    line = f - s
-    sig = ema(line, signal)
-    return line, sig, line - sig
+    n = x.shape[0]
+    line = np.empty(n)
+    sig = np.empty(n)
+    hist = np.empty(n)
+    macd_into(x, fast, slow, signal, line, sig, hist)
+    return line, sig, hist
 
 
-@njit(cache=True)
+@kernel
+def bbands_into(
+    x: np.ndarray,
+    period: int,
+    nstd: float,
+    upper: np.ndarray,
+    middle: np.ndarray,
+    lower: np.ndarray,
+    width: np.ndarray,
+    pctb: np.ndarray,
+) -> None:
+    """Write Bollinger bands on population std in one pass: ``upper, middle, lower, width, pctb``.
+
+    The window's sum and sum of squared deviations slide one bar at a time (Welford's update);
+    every ``RESUM_EVERY`` bars both are recomputed from the window (two-pass), so neither drifts,
+    and so are they after an update that dwarfs the squared deviations it leaves (a jump in the
+    price level), where the sliding update would cancel away the significant digits.
+    %B is 0.5 when the bands collapse (a flat window).
+    """
+    n = x.shape[0]
+    start = first_valid(x)
+    first = start + period - 1
+    head = min(first, n)
+    upper[:head] = np.nan
+    middle[:head] = np.nan
+    lower[:head] = np.nan
+    width[:head] = np.nan
+    pctb[:head] = np.nan
+    if first >= n:
+        return
+    inv = 1.0 / period
+    total = 0.0
+    m2 = 0.0
+    mean = 0.0
+    left = 1
+    for i in range(first, n):
+        left -= 1
+        resum = left == 0
+        if not resum:
+            new = x[i]
+            old = x[i - period]
+            total += new - old
+            new_mean = total * inv
+            step = (new - old) * (new - new_mean + old - mean)
+            m2 += step
+            mean = new_mean
+            resum = abs(step) > CANCELLATION_LIMIT * m2
+        if resum:
+            left = RESUM_EVERY
+            total = 0.0
+            for j in range(i - period + 1, i + 1):
+                total += x[j]
+            mean = total * inv
+            m2 = 0.0
+            for j in range(i - period + 1, i + 1):
+                d = x[j] - mean
+                m2 += d * d
+        dev = nstd * np.sqrt(max(m2, 0.0) * inv)
+        low = mean - dev
+        upper[i] = mean + dev
+        middle[i] = mean
+        lower[i] = low
+        width[i] = 2.0 * dev / mean
+        pctb[i] = (x[i] - low) / (2.0 * dev) if dev > 0.0 else 0.5
+
+
+@kernel
 def bbands(x: np.ndarray, period: int, nstd: float):
     """Bollinger bands on population std: ``(upper, middle, lower, width, pctb)``; %B 0.5 when flat."""
     n = x.shape[0]
-    upper = np.full(n, np.nan)
-    middle = np.full(n, np.nan)
-    lower = np.full(n, np.nan)
-    width = np.full(n, np.nan)
-    pctb = np.full(n, np.nan)
-    sd = rolling_std(x, period, 0)
-    mean = sma(x, period)
-    for i in range(n):
-        if np.isnan(sd[i]):
-            continue
-        dev = nstd * sd[i]
-        m = mean[i]
-        upper[i] = m + dev
-        middle[i] = m
-        lower[i] = m - dev
-        width[i] = 2.0 * dev / m
-        pctb[i] = (x[i] - (m - dev)) / (2.0 * dev) if dev > 0.0 else 0.5
+    upper = np.empty(n)
+    middle = np.empty(n)
+    lower = np.empty(n)
+    width = np.empty(n)
+    pctb = np.empty(n)
+    bbands_into(x, period, nstd, upper, middle, lower, width, pctb)
     return upper, middle, lower, width, pctb

@@ -29,10 +29,10 @@ def _fast_slow_check(fast: int, slow: int, **_: int) -> str | None:
     return f"fast ({fast}) must be less than slow ({slow})" if fast >= slow else None
 
 
-@indicator("rsi", "momentum", params=(_period(14, 2),), warmup=lambda period: period, talib="RSI")
-def rsi(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
+@indicator("rsi", "momentum", params=(_period(14, 2),), warmup=lambda period: period, talib="RSI", fills=True)
+def rsi(bars: pd.DataFrame, out: np.ndarray, period: int) -> None:
     """Wilder's relative strength index of the close (0-100)."""
-    return {"": k.rsi(_col(bars, "close"), period)}
+    k.rsi_into(_col(bars, "close"), period, out[0])
 
 
 @indicator(
@@ -93,11 +93,11 @@ _MACD_PARAMS = (_period(12, name="fast"), _period(26, 2, name="slow"), _period(9
     warmup=lambda fast, slow, signal: slow - 1 + signal - 1,
     talib="MACD",
     check=_fast_slow_check,
+    fills=True,
 )
-def macd(bars: pd.DataFrame, fast: int, slow: int, signal: int) -> dict[str, np.ndarray]:
+def macd(bars: pd.DataFrame, out: np.ndarray, fast: int, slow: int, signal: int) -> None:
     """MACD: fast EMA minus slow EMA, its signal EMA and the histogram (line - signal)."""
-    line, sig, hist = k.macd(_col(bars, "close"), fast, slow, signal)
-    return {"": line, "signal": sig, "hist": hist}
+    k.macd_into(_col(bars, "close"), fast, slow, signal, out[0], out[1], out[2])
 
 
 @indicator(

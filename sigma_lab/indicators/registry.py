@@ -1,9 +1,11 @@
 """The indicator registry: every indicator declares its metadata once, here.
 
 An indicator is a function ``fn(bars, **params) -> dict[output, np.ndarray]`` registered with
-:func:`indicator`. The registry validates parameters against their declared bounds, names
-the output columns predictably (``rsi_14``, ``macd_12_26_9_signal``) and builds the pandas
-result, so indicator functions stay thin wrappers over numba kernels.
+:func:`indicator`, or, registered with ``fills=True``, ``fn(bars, out, **params)`` writing
+output ``j`` into row ``out[j]`` of the result block (no temporaries, no copy). The registry
+validates parameters against their declared bounds, names the output columns predictably
+(``rsi_14``, ``macd_12_26_9_signal``) and builds the pandas result, so indicator functions
+stay thin wrappers over numba kernels.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Indicator:
     talib: str | None = None
     check: Callable[..., str | None] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    fills: bool = False
 
     def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in; unknown names, out-of-bounds values and inconsistent combinations rejected."""
@@ -119,16 +122,20 @@ def indicator(
     inputs: tuple[str, ...] = ("close",),
     talib: str | None = None,
     check: Callable[..., str | None] | None = None,
+    fills: bool = False,
     **extra: Any,
-) -> Callable[[Callable[..., Mapping[str, np.ndarray]]], Callable[..., Mapping[str, np.ndarray]]]:
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(bars, **params)`` returning ``{output: array}`` under ``name``.
 
-    The docstring's first line becomes the catalogue description. ``check(**params)`` may
-    return a message naming a parameter when a combination is invalid (``fast`` >= ``slow``).
-    ``warmup`` is the number of leading bars without a valid value; :func:`compute` blanks them.
+    With ``fills=True`` the function is ``fn(bars, out, **params) -> None`` instead and writes
+    output ``j`` (in ``outputs`` order) into the float64 row ``out[j]``, every element of it;
+    that row becomes the result column without a copy. The docstring's first line becomes the
+    catalogue description. ``check(**params)`` may return a message naming a parameter when a
+    combination is invalid (``fast`` >= ``slow``). ``warmup`` is the number of leading bars
+    without a valid value; :func:`compute` blanks them.
     """
 
-    def decorate(fn: Callable[..., Mapping[str, np.ndarray]]) -> Callable[..., Mapping[str, np.ndarray]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY:
             raise ValueError(f"indicator {name!r} is registered twice")
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -145,6 +152,7 @@ def indicator(
             talib=talib,
             check=check,
             extra=extra,
+            fills=fills,
         )
         return fn
 
@@ -170,29 +178,65 @@ def get(name: str) -> Indicator:
         raise ConfigError(f"unknown indicator {name!r}{hint}") from None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`compute` needs for one (indicator, parameters) call, resolved once."""
+
+    params: Mapping[str, Any]
+    columns: pd.Index
+    warmup: int
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_PLANS_LIMIT = 4096
+
+
+def _plan(ind: Indicator, params: Mapping[str, Any]) -> _Plan:
+    """Resolved parameters, column index and warm-up, cached per indicator and parameter values.
+
+    The key holds each value's ``repr``, so ``14``, ``14.0`` and ``True`` never share an entry
+    (``True`` must still be rejected as a period). Invalid parameters raise and are not cached.
+    """
+    key = (ind.name, *((k, repr(v)) for k, v in sorted(params.items())))
+    plan = _PLANS.get(key)
+    if plan is None:
+        resolved = ind.resolve(params)
+        plan = _Plan(resolved, pd.Index(ind.columns(**resolved)), int(ind.warmup(**resolved)))
+        if len(_PLANS) >= _PLANS_LIMIT:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
 def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
     """Compute one indicator on a bar frame; a DataFrame of its output columns on the bars' index.
 
     Every output is NaN on the first ``warmup`` bars, so the declared warm-up is the contract.
+    The result is backed by one float64 block (outputs by bars) with no copy after the kernels.
     """
     ind = get(name)
-    resolved = ind.resolve(params)
-    missing = [c for c in ind.inputs if c not in bars.columns]
+    plan = _plan(ind, params)
+    columns = bars.columns
+    missing = [c for c in ind.inputs if c not in columns]
     if missing:
         raise ConfigError(f"indicator {name!r} needs columns {missing} that the bars do not have")
-    values = ind.fn(bars, **resolved)
-    names = ind.columns(**resolved)
-    warm = min(int(ind.warmup(**resolved)), len(bars))
-    block = np.empty((len(names), len(bars)), dtype="float64")
-    for j, out in enumerate(ind.outputs):
-        arr = np.asarray(values[out], dtype="float64")
-        if arr.shape != (len(bars),):
-            raise RuntimeError(
-                f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(len(bars),)}"
-            )
-        block[j] = arr
-        block[j, :warm] = np.nan
-    return pd.DataFrame(block.T, index=bars.index, columns=names, copy=False)
+    n = len(bars)
+    block = np.empty((len(plan.columns), n), dtype="float64")
+    if ind.fills:
+        ind.fn(bars, block, **plan.params)
+    else:
+        values = ind.fn(bars, **plan.params)
+        for j, out in enumerate(ind.outputs):
+            arr = np.asarray(values[out], dtype="float64")
+            if arr.shape != (n,):
+                raise RuntimeError(
+                    f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(n,)}"
+                )
+            block[j] = arr
+    if plan.warmup > 0:
+        block[:, : plan.warmup] = np.nan
+    # a shallow copy of the cached column index, so renaming one result's axis leaves the cache alone
+    return pd.DataFrame(block.T, index=bars.index, columns=plan.columns.copy(), copy=False)
 
 
 def catalog() -> pd.DataFrame:

@@ -26,16 +26,16 @@ def _less(a: str, b: str):
     return check
 
 
-@indicator("sma", "trend", params=(_period(20),), warmup=lambda period: period - 1, talib="SMA")
-def sma(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
+@indicator("sma", "trend", params=(_period(20),), warmup=lambda period: period - 1, talib="SMA", fills=True)
+def sma(bars: pd.DataFrame, out: np.ndarray, period: int) -> None:
     """Simple moving average of the close."""
-    return {"": k.sma(_col(bars, "close"), period)}
+    k.sma_into(_col(bars, "close"), period, out[0])
 
 
-@indicator("ema", "trend", params=(_period(20),), warmup=lambda period: period - 1, talib="EMA")
-def ema(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
+@indicator("ema", "trend", params=(_period(20),), warmup=lambda period: period - 1, talib="EMA", fills=True)
+def ema(bars: pd.DataFrame, out: np.ndarray, period: int) -> None:
     """Exponential moving average of the close (k = 2/(period+1), seeded by the first SMA)."""
-    return {"": k.ema(_col(bars, "close"), period)}
+    k.ema_into(_col(bars, "close"), period, out[0])
 
 
 @indicator(
@@ -80,11 +80,11 @@ def kama(bars: pd.DataFrame, period: int, fast: int, slow: int) -> dict[str, np.
     warmup=lambda period: 2 * period - 1,
     inputs=HLC,
     talib="ADX",
+    fills=True,
 )
-def adx(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
+def adx(bars: pd.DataFrame, out: np.ndarray, period: int) -> None:
     """Average directional index with the +DI and -DI lines (Wilder smoothing)."""
-    a, p, m = k.adx(_col(bars, "high"), _col(bars, "low"), _col(bars, "close"), period)
-    return {"": a, "plus_di": p, "minus_di": m}
+    k.adx_into(_col(bars, "high"), _col(bars, "low"), _col(bars, "close"), period, out[0], out[1], out[2])
 
 
 @indicator(

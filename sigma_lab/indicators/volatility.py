@@ -30,10 +30,18 @@ def new_york_days(index: pd.Index, what: str) -> np.ndarray:
     return local.asi8 // _NS_PER_DAY
 
 
-@indicator("atr", "volatility", params=(_period(14),), warmup=lambda period: period, inputs=HLC, talib="ATR")
-def atr(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
+@indicator(
+    "atr",
+    "volatility",
+    params=(_period(14),),
+    warmup=lambda period: period,
+    inputs=HLC,
+    talib="ATR",
+    fills=True,
+)
+def atr(bars: pd.DataFrame, out: np.ndarray, period: int) -> None:
     """Wilder's average true range, in price units."""
-    return {"": k.atr(_col(bars, "high"), _col(bars, "low"), _col(bars, "close"), period)}
+    k.atr_into(_col(bars, "high"), _col(bars, "low"), _col(bars, "close"), period, out[0])
 
 
 def _simple_returns(close: np.ndarray) -> np.ndarray:
@@ -73,14 +81,14 @@ def realized_vol(bars: pd.DataFrame, period: int) -> dict[str, np.ndarray]:
     outputs=("upper", "middle", "lower", "width", "pctb"),
     warmup=lambda period, nstd: period - 1,
     talib="BBANDS",
+    fills=True,
 )
-def bbands(bars: pd.DataFrame, period: int, nstd: float) -> dict[str, np.ndarray]:
+def bbands(bars: pd.DataFrame, out: np.ndarray, period: int, nstd: float) -> None:
     """Bollinger bands: SMA ± nstd population standard deviations, the width over the middle and %B.
 
     %B is 0.5 when the bands collapse (a flat window).
     """
-    upper, middle, lower, width, pctb = k.bbands(_col(bars, "close"), period, nstd)
-    return {"upper": upper, "middle": middle, "lower": lower, "width": width, "pctb": pctb}
+    k.bbands_into(_col(bars, "close"), period, nstd, out[0], out[1], out[2], out[3], out[4])
 
 
 @indicator(

@@ -20,10 +20,10 @@ def _period(default: int, low: int = 1, high: int = 10_000) -> Param:
     return Param("period", default, low, high, description="bars in the window")
 
 
-@indicator("obv", "volume", inputs=("close", "volume"), talib="OBV")
-def obv(bars: pd.DataFrame) -> dict[str, np.ndarray]:
+@indicator("obv", "volume", inputs=("close", "volume"), talib="OBV", fills=True)
+def obv(bars: pd.DataFrame, out: np.ndarray) -> None:
     """On-balance volume: volume added on up closes, subtracted on down closes, from bar one's volume."""
-    return {"": k.obv(_col(bars, "close"), _col(bars, "volume"))}
+    k.obv_into(_col(bars, "close"), _col(bars, "volume"), out[0])
 
 
 @indicator("mfi", "volume", params=(_period(14),), warmup=lambda period: period, inputs=HLCV, talib="MFI")
