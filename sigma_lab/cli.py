@@ -340,6 +340,24 @@ def serve(
     serve_api(host, port, workers=workers)
 
 
+@app.command("dashboards")
+def dashboards(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8866,
+    pool_size: Annotated[int, typer.Option(help="Warm kernels kept ready.")] = 1,
+    cull_idle_timeout: Annotated[int, typer.Option(help="Seconds before an idle kernel is culled.")] = 600,
+) -> None:
+    """Serve the Voila dashboards on localhost (Ctrl-C stops them)."""
+    from sigma_lab.dashboards import DASHBOARDS, serve_dashboards
+
+    try:
+        server = serve_dashboards(port, pool_size=pool_size, cull_idle_timeout=cull_idle_timeout)
+    except SigmaError as exc:
+        _fail(exc)
+    for name in DASHBOARDS:
+        typer.echo(f"{name:<12} {server.page(name)}")
+    raise typer.Exit(code=server.wait())
+
+
 # -- demo ---------------------------------------------------------------------------------
 
 

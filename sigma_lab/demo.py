@@ -90,9 +90,15 @@ STAGES: tuple[tuple[str, Callable[[Echo], None]], ...] = (
 
 
 def run_demo(echo: Echo = print) -> None:
-    """Run every stage of the demo, printing what each produced."""
+    """Run every stage of the demo, printing what each produced, and say where to look next."""
+    from sigma_lab.dashboards import dashboard_url
+
     settings = get_settings()
     echo(f"Sigma Lab demo - workspace {settings.workspace_path}, store {settings.database}")
     for title, stage in STAGES:
         _heading(echo, title)
         stage(echo)
+    _heading(echo, "Dashboards")
+    echo("Start them with `.venv/bin/sigma-lab dashboards`, then open")
+    echo(f"  {dashboard_url('leaderboard')}")
+    echo(f"  {dashboard_url('model', model_id=DAILY_MODEL)}")

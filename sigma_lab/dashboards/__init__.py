@@ -7,7 +7,14 @@ The notebooks under ``dashboards/`` stay thin: each reads the page's query strin
 
 from sigma_lab.dashboards.glossary import GLOSSARY, explain, format_value, glossary_html, label
 from sigma_lab.dashboards.query import int_param, parse_query, query_params
-from sigma_lab.dashboards.serve import DASHBOARDS, DashboardServer, serve_dashboards, voila_command
+from sigma_lab.dashboards.serve import (
+    DASHBOARDS,
+    DEFAULT_PORT,
+    DashboardServer,
+    dashboard_url,
+    serve_dashboards,
+    voila_command,
+)
 from sigma_lab.dashboards.views import (
     BacktestReport,
     LeaderboardExplorer,
@@ -21,6 +28,7 @@ from sigma_lab.dashboards.views import (
 
 __all__ = [
     "DASHBOARDS",
+    "DEFAULT_PORT",
     "GLOSSARY",
     "BacktestReport",
     "DashboardServer",
@@ -28,6 +36,7 @@ __all__ = [
     "ModelPage",
     "SweepExplorer",
     "backtest_dashboard",
+    "dashboard_url",
     "explain",
     "format_value",
     "glossary_html",

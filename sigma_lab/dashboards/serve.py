@@ -77,6 +77,17 @@ def voila_command(
     ]
 
 
+DEFAULT_PORT = 8866
+
+
+def dashboard_url(name: str, base: str = f"http://127.0.0.1:{DEFAULT_PORT}/", **query: object) -> str:
+    """The URL of dashboard ``name`` (one of :data:`DASHBOARDS`) under ``base``, with a query string."""
+    if name not in DASHBOARDS:
+        raise ConfigError(f"unknown dashboard {name!r}; choose one of {list(DASHBOARDS)}")
+    args = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
+    return f"{base.rstrip('/')}/voila/render/{name}.ipynb" + (f"?{args}" if args else "")
+
+
 @dataclass
 class DashboardServer:
     """A running Voila server: its base ``url`` and process; ``stop()`` ends it."""
@@ -87,10 +98,7 @@ class DashboardServer:
 
     def page(self, name: str, **query: object) -> str:
         """The URL of dashboard ``name`` (one of :data:`DASHBOARDS`) with a query string."""
-        if name not in DASHBOARDS:
-            raise ConfigError(f"unknown dashboard {name!r}; choose one of {list(DASHBOARDS)}")
-        args = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
-        return f"{self.url}voila/render/{name}.ipynb" + (f"?{args}" if args else "")
+        return dashboard_url(name, self.url, **query)
 
     def wait(self) -> int:
         """Block until the server exits (Ctrl-C stops it) and return its exit code."""
@@ -118,7 +126,7 @@ class DashboardServer:
 
 
 def serve_dashboards(
-    port: int = 8866,
+    port: int = DEFAULT_PORT,
     *,
     directory: str | Path | None = None,
     host: str = "127.0.0.1",
