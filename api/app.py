@@ -181,11 +181,15 @@ def create_app(
     deliver_webhooks: bool = True,
 ) -> FastAPI:
     """The Sigma Lab API. ``cache`` and ``limiter`` default to Redis when ``SIGMA_REDIS_URL`` is
-    set (in-process otherwise); ``deliver_webhooks`` runs the delivery worker while the app lives."""
+    set (in-process otherwise); ``deliver_webhooks`` runs the delivery worker while the app lives.
+    At start-up, jobs a crash left running are marked failed (:func:`sigma_lab.jobs.recover`)."""
     settings = get_settings()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from sigma_lab import jobs
+
+        jobs.recover()
         if deliver_webhooks:
             ensure_schema()
             events.start_worker()

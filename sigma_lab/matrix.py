@@ -364,12 +364,13 @@ def build_matrix(
     root: str | Path | None = None,
     store: bool = True,
     progress: bool = True,
+    job_id: int | None = None,
 ) -> BuildResult:
     """Build the training matrix of ``model_id`` and write it under ``<workspace>/matrices/<model_id>/``.
 
     ``start``/``end`` override the config's data range. ``root`` is the packs root. With
     ``store`` a build-run row is recorded (also for a build that fails QA, which then raises
-    :class:`MatrixQAError` and writes no matrix).
+    :class:`MatrixQAError` and writes no matrix), tied to the job ``job_id`` when given.
     """
     from sigma_lab import __version__
 
@@ -463,6 +464,7 @@ def build_matrix(
         "config_hash": config_hash,
         "indicator_set_hash": set_hash,
         "qa": manifest["qa"],
+        "job_id": job_id,
     }
     if qa_status == "fail":
         error = MatrixQAError(cfg.model_id, checks)

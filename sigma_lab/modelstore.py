@@ -4,7 +4,8 @@ A stored model is a full pack :class:`~sigma_lab.packs.ModelConfig` document in 
 ``model_configs`` table, validated exactly like a YAML file. Its id follows the naming
 convention ``<ticker>_<eq|opt>_<0dte|intraday|swing|long>_<hourly|daily>[_variant]``.
 Models defined in pack YAML are readable through the same functions (``source: "pack"``)
-but changed only by editing their file.
+but changed only by editing their file. :func:`sigma_lab.packs.get_model_config` falls back to
+the stored models, so ``build_matrix``, ``train`` and ``run_model`` work for them as for pack models.
 """
 
 from __future__ import annotations
@@ -100,6 +101,22 @@ def get_model(session: Session, model_id: str) -> dict[str, Any]:
         return _pack_dict(packs.get_model_config(model_id))
     except NotFoundError:
         raise NotFoundError(f"model {model_id!r} does not exist (not stored, not in any pack)") from None
+
+
+def stored_model_config(model_id: str) -> packs.ModelConfig | None:
+    """The validated config of the model stored as ``model_id``, or ``None`` when none is stored.
+
+    An embedded SQLite store that does not exist yet holds no models and is not created here.
+    """
+    from sigma_lab.store import session_scope
+    from sigma_lab.store.engine import resolve_url, sqlite_path
+
+    path = sqlite_path(resolve_url())
+    if path is not None and not path.exists():
+        return None
+    with session_scope() as session:
+        row = session.scalars(sa.select(ModelRow).where(ModelRow.model_id == model_id)).first()
+        return None if row is None else validate_spec(row.spec)
 
 
 def model_config(session: Session, model_id: str) -> packs.ModelConfig:

@@ -12,9 +12,9 @@ registries (unknown names, unknown parameters and out-of-bounds values are error
 file with problems raises one :class:`PackError` listing every problem as
 ``<file>:<line>: <key path>: <message>``.
 
-The packs root is ``root`` when given, else the ``packs_dir`` setting (``SIGMA_PACKS_DIR``), else the repository's
-``packs/`` folder. ``packs/universes/`` holds the shipped ticker lists (see
-:mod:`sigma_lab.universes`) and is not a pack.
+The packs root is ``root`` when given, else the ``packs_dir`` setting
+(``SIGMA_PACKS_DIR``), else the repository's ``packs/`` folder. ``packs/universes/`` holds
+the shipped ticker lists (see :mod:`sigma_lab.universes`) and is not a pack.
 """
 
 from __future__ import annotations
@@ -578,7 +578,12 @@ def list_model_configs(root: str | Path | None = None, pack: str | None = None) 
 
 
 def get_model_config(model_id: str, root: str | Path | None = None) -> ModelConfig:
-    """The model config ``model_id`` from whichever pack defines it."""
+    """The model config ``model_id`` from whichever pack defines it, else the one stored over the API.
+
+    Pack YAML wins; a model created through :mod:`sigma_lab.modelstore` (the store's
+    ``model_configs`` table) is found when no pack has the id, so builds, trainings and
+    backtests work the same for both.
+    """
     for name in list_packs(root):
         if (packs_root(root) / name / "model_configs" / f"{model_id}.yaml").is_file():
             pack = load_pack(name, root)
@@ -587,9 +592,16 @@ def get_model_config(model_id: str, root: str | Path | None = None) -> ModelConf
     models = _all_models(root)
     if model_id in models:
         return models[model_id]
+    from sigma_lab.modelstore import stored_model_config
+
+    stored = stored_model_config(model_id)
+    if stored is not None:
+        return stored
     close = difflib.get_close_matches(model_id, list(models), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise NotFoundError(f"no model config {model_id!r} in any pack under {packs_root(root)}{hint}")
+    raise NotFoundError(
+        f"no model config {model_id!r} in any pack under {packs_root(root)} nor in the store{hint}"
+    )
 
 
 def get_indicator_set(model: ModelConfig, root: str | Path | None = None) -> IndicatorSet:

@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sigma_lab import modelstore
+from sigma_lab.errors import NotFoundError
 from sigma_lab.matrix import MatrixQAError, build_matrix, load_matrix, matrix_hash, run_qa
 from sigma_lab.packs import get_indicator_set, get_model_config, list_model_configs
+from sigma_lab.store import repo, session_scope
 from sigma_lab.universes import get_universe
 
 SHIPPED = [m.model_id for m in list_model_configs()]
@@ -186,3 +189,35 @@ def test_load_matrix_refuses_a_file_that_no_longer_matches_its_manifest(workspac
         load_matrix("aapl_eq_swing_daily_overnight")
     with pytest.raises(NotFoundError, match="sigma-lab build"):
         load_matrix("msft_eq_long_daily_63d")
+
+
+def test_the_build_run_is_tied_to_the_job_it_ran_in(workspace):
+    with session_scope() as session:
+        job_id = repo.create_job(session, "function", "build")
+    result = build_matrix("aapl_eq_swing_daily", progress=False, job_id=job_id)
+    with session_scope() as session:
+        assert repo.get_build_run(session, result.run_id)["job_id"] == job_id
+
+
+def test_a_model_created_over_the_api_builds_from_the_sample_data(workspace):
+    with session_scope() as session:
+        created = modelstore.create_model(
+            session, pack="swingsigma", ticker="MSFT", asset_type="equity", horizon="swing",
+            cadence="daily", variant="api",
+        )
+    model_id = created["model_id"]
+    cfg = get_model_config(model_id)
+    assert cfg.ticker == "MSFT" and cfg.pack == "swingsigma"
+    result = build_matrix(model_id, progress=False)
+    frame, manifest = load_matrix(model_id)
+    assert result.qa_status in ("pass", "warn")
+    assert manifest["tickers"] == ["MSFT"] and frame["ticker"].unique().tolist() == ["MSFT"]
+    assert manifest["rows"] == len(frame) > 0
+    assert manifest["feature_columns"] == get_indicator_set(cfg).columns()
+    with session_scope() as session:
+        assert repo.get_build_run(session, result.run_id)["model_id"] == model_id
+
+
+def test_an_unknown_model_is_looked_for_in_the_packs_and_the_store(workspace):
+    with pytest.raises(NotFoundError, match="zzz_eq_swing_daily.*nor in the store"):
+        get_model_config("zzz_eq_swing_daily")

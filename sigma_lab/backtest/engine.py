@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sigma_lab.backtest import kernels
-from sigma_lab.backtest.metrics import compute_metrics, drawdown, per_bar_returns, periods_per_year
+from sigma_lab.backtest.metrics import compute_metrics, per_bar_returns, periods_per_year
 from sigma_lab.backtest.settings import ExecutionSettings, execution_settings
 from sigma_lab.data.bars import validate_bars
 from sigma_lab.errors import ConfigError
@@ -57,33 +57,11 @@ class BacktestResult:
         return float(self.equity.iloc[-1])
 
     def plot(self) -> go.Figure:
-        """Price with trade markers, equity and drawdown, as one plotly figure."""
-        import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
+        """Price with trade markers, equity and drawdown, as one plotly figure
+        (:func:`sigma_lab.reports.backtest_figure`)."""
+        from sigma_lab.reports import backtest_figure
 
-        fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.5, 0.3, 0.2],
-                            vertical_spacing=0.03, subplot_titles=("Price", "Equity", "Drawdown"))
-        fig.add_trace(go.Scatter(x=self.bars.index, y=self.bars["close"], name="close",
-                                 line={"color": "#555"}), row=1, col=1)
-        tr = self.trades
-        for side, symbol, color in ((1, "triangle-up", "green"), (-1, "triangle-down", "red")):
-            sel = tr[tr["side"] == side]
-            if len(sel):
-                fig.add_trace(go.Scatter(x=sel["entry_time"], y=sel["entry_price"], mode="markers",
-                                         name="long entry" if side == 1 else "short entry",
-                                         marker={"symbol": symbol, "color": color, "size": 9}), row=1, col=1)
-        closed = tr[tr["exit_reason"] != "end"]
-        if len(closed):
-            fig.add_trace(go.Scatter(x=closed["exit_time"], y=closed["exit_price"], mode="markers",
-                                     name="exit",
-                                     text=closed["exit_reason"],
-                                     marker={"symbol": "x", "color": "black", "size": 8}), row=1, col=1)
-        fig.add_trace(go.Scatter(x=self.equity.index, y=self.equity, name="equity"), row=2, col=1)
-        dd = drawdown(self.equity.to_numpy())
-        fig.add_trace(go.Scatter(x=self.equity.index, y=dd, name="drawdown", fill="tozeroy",
-                                 line={"color": "firebrick"}), row=3, col=1)
-        fig.update_layout(height=800, hovermode="x unified", showlegend=True)
-        return fig
+        return backtest_figure(self)
 
 
 def _bool_array(values: Any, n: int, name: str, index: pd.DatetimeIndex) -> np.ndarray:

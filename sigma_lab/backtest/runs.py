@@ -318,6 +318,7 @@ def run_model(
     store: bool = True,
     tag: str | None = None,
     risk_profile: str = "balanced",
+    job_id: int | None = None,
     **score_params_and_execution: Any,
 ) -> ModelBacktest:
     """Backtest the trained model ``model_id`` on its out-of-fold scores, per fold and combined.
@@ -325,7 +326,8 @@ def run_model(
     ``run_id`` picks the training run (default: the latest successful one). Keywords are score
     parameters (:class:`ScoreParams`) and execution settings; they override the model config's
     backtest defaults. An unknown or invalid keyword raises ConfigError naming it before
-    anything is loaded or written. With ``store`` the run is recorded (:func:`record_backtest`).
+    anything is loaded or written. With ``store`` the run is recorded (:func:`record_backtest`),
+    tied to the job ``job_id`` when given.
     """
     from sigma_lab.packs import content_hash
 
@@ -413,6 +415,7 @@ def run_model(
         risk_profile=risk_profile,
         seed=seed,
         fold_starts=[start for start, _ in out.fold_spans],
+        job_id=job_id,
     )
     return dataclasses.replace(out, run_id=stored)
 
@@ -525,6 +528,7 @@ def record_backtest(
     seed: int | None = None,
     started_at: dt.datetime | None = None,
     fold_starts: Sequence[pd.Timestamp] | None = None,
+    job_id: int | None = None,
 ) -> int:
     """Store a backtest run, its folds and its trade ledger in one transaction; return its id.
 
@@ -533,8 +537,9 @@ def record_backtest(
     ``model_id``, ``training_run_id`` and the ``score`` parameters. The strategy name and
     parameters, the execution settings (with ``periods_per_year`` resolved) and the gate verdict
     under ``risk_profile`` are added from ``result``; ``lineage`` gets the bars' content hash and
-    the package version. Everything is checked before the transaction opens; a failure while
-    writing rolls the whole run back.
+    the package version. ``model_id`` on a strategy run names the model it was run for (the
+    pipeline's gate); ``job_id`` ties the run to a job. Everything is checked before the
+    transaction opens; a failure while writing rolls the whole run back.
     """
     from sigma_lab.store import repo, session_scope
 
@@ -544,7 +549,7 @@ def record_backtest(
     if not isinstance(result, BacktestResult):
         raise ConfigError(f"record_backtest: expected a BacktestResult, got {type(result).__name__}")
     spec = run_spec(result, kind, params, strategy=strategy, model_id=model_id)
-    strategy, model_id = spec.get("strategy", strategy), spec.get("model_id")
+    strategy, model_id = spec.get("strategy", strategy), spec.get("model_id", model_id)
     verdict = gate(result.metrics, risk_profile)
     lineage_out = run_lineage(result, spec, lineage)
     bars_spec = spec.get("bars") if isinstance(spec.get("bars"), Mapping) else {}
@@ -570,6 +575,7 @@ def record_backtest(
         "gate_pass": verdict.passed,
         "gate_reasons": list(verdict.reasons),
         "training_run_id": spec.get("training_run_id") if kind == "model" else None,
+        "job_id": job_id,
     }
     fold_rows = _fold_records(folds)
     ledger = ledger_rows(result.trades, ticker, fold_starts)
@@ -592,13 +598,16 @@ def backtest_strategy(
     store: bool = True,
     tag: str | None = None,
     risk_profile: str = "balanced",
+    model_id: str | None = None,
+    job_id: int | None = None,
     **params_and_execution: Any,
 ) -> StrategyBacktest:
     """Load ``symbol``'s bars, backtest the rule strategy ``strategy`` on them and record the run.
 
     ``source_options`` go to the bar source (e.g. ``{"path": "spy.csv"}`` for ``csv``). The
     strategy's parameters sit beside the execution keywords; anything invalid raises before
-    bars are loaded or anything is written.
+    bars are loaded or anything is written. The stored run names ``model_id`` when the
+    strategy was run for a model, and is tied to the job ``job_id`` when given.
     """
     from sigma_lab import data
 
@@ -641,6 +650,8 @@ def backtest_strategy(
         lineage=lineage,
         tag=tag,
         risk_profile=risk_profile,
+        model_id=model_id,
+        job_id=job_id,
     )
     return dataclasses.replace(out, run_id=stored)
 

@@ -6,7 +6,10 @@
     jobs.wait(job_id, timeout=120)["status"]
 
 Local worker processes by default; a Dask cluster when ``SIGMA_DASK_SCHEDULER`` is set.
-Call :func:`recover` at start-up to fail the jobs a crash left running.
+Call :func:`recover` at start-up to fail the jobs a crash left running (the API and the
+``sigma-lab run`` / ``jobs`` commands do). A finished job publishes its webhook events
+(``build.completed`` ... ``job.failed``, see :mod:`sigma_lab.jobs.outcome`) in the
+transaction that records its outcome.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sigma_lab.jobs.notebooks import (
     resolve_notebook,
     run_notebook,
 )
+from sigma_lab.jobs.outcome import job_events, publish_outcome
 from sigma_lab.jobs.runner import (
     JobTimeout,
     cancel,
@@ -40,9 +44,7 @@ from sigma_lab.jobs.stages import (
     PipelineStopped,
     backtest,
     build,
-    link_runs,
     pipeline,
-    record_backtest,
     record_stage,
     register,
     train,
@@ -63,12 +65,12 @@ __all__ = [
     "ensure_kernelspec",
     "execute_job",
     "get",
+    "job_events",
     "job_dir",
-    "link_runs",
     "list_jobs",
     "notebooks_dir",
     "pipeline",
-    "record_backtest",
+    "publish_outcome",
     "record_stage",
     "recover",
     "register",

@@ -142,20 +142,27 @@ def list_jobs(status: str | None = None, limit: int = 50, *, kind: str | None = 
 
 def _finish(job_id: int, status: str, *, url: str | None = None, result: Mapping[str, Any] | None = None,
             **fields: Any) -> bool:
-    """Move an active job to a final ``status``, merging ``result`` into its result.
+    """Move an active job to a final ``status``, merging ``result`` into its result, and queue its
+    webhook events (:mod:`sigma_lab.jobs.outcome`) in the same transaction.
 
+    The row is locked first (``FOR UPDATE``; on SQLite the write lock up front), so of two
+    processes finishing one job only the first changes it: an event is never lost or sent twice.
     Returns ``False`` (and changes nothing) when the job had already finished.
     """
+    from sigma_lab.jobs.outcome import publish_outcome
     from sigma_lab.store import Job, repo, session_scope
+    from sigma_lab.store.engine import IMMEDIATE
     from sigma_lab.store.types import to_jsonable
 
     with session_scope(url) as session:
+        session.connection(execution_options={IMMEDIATE: True})
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.status in TERMINAL:
             return False
         if result is not None:
             fields["result"] = to_jsonable({**(job.result or {}), **dict(result)})
         repo.update_job_status(session, job_id, status, **fields)
+        publish_outcome(session, job)
     return True
 
 

@@ -1,7 +1,9 @@
 """The core functions a job can run by name, and the pipeline that chains them.
 
 Every stage takes ``job_id`` (``None`` outside a job) and keyword parameters, does its work
-through ``sigma_lab``, ties the store rows it wrote to the job, and returns a JSON-able dict.
+through one ``sigma_lab`` call that records its run tied to the job (``job_id=``), and returns
+a JSON-able dict.
+
 :func:`pipeline` runs build -> sweep -> gate -> train, recording each stage on the job as it
 goes and stopping with the reason when the gate fails. The sweep stage runs the job function
 registered as ``"sweep"`` (``register("sweep", fn)``; called as ``fn(job_id, symbol=...,
@@ -16,8 +18,6 @@ import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy as sa
 
 from sigma_lab.errors import ConfigError, NotFoundError, SigmaError
 
@@ -45,23 +45,6 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def link_runs(job_id: int | None, **run_ids: int | None) -> None:
-    """Tie store rows to a job: ``link_runs(7, build=3, training=5, backtest=9)``."""
-    from sigma_lab.store import BacktestRun, BuildRun, TrainingRun, session_scope
-
-    tables = {"build": BuildRun, "training": TrainingRun, "backtest": BacktestRun}
-    unknown = sorted(set(run_ids) - set(tables))
-    if unknown:
-        raise ConfigError(f"link_runs: unknown run kind(s) {unknown}; use {sorted(tables)}")
-    if job_id is None:
-        return
-    with session_scope() as session:
-        for kind, run_id in run_ids.items():
-            if run_id is not None:
-                model = tables[kind]
-                session.execute(sa.update(model).where(model.id == run_id).values(job_id=job_id))
-
-
 def record_stage(job_id: int | None, stage: str, status: str, **info: Any) -> None:
     """Append a stage record to the job's ``result["stages"]`` and show it as the job's current stage."""
     if job_id is None:
@@ -82,11 +65,10 @@ def record_stage(job_id: int | None, stage: str, status: str, **info: Any) -> No
 
 def build(job_id: int | None = None, *, model_id: str, start: str | None = None,
           end: str | None = None, packs_root: str | None = None) -> dict[str, Any]:
-    """Build ``model_id``'s matrix and record the build run under the job."""
+    """Build ``model_id``'s matrix, its build run tied to the job."""
     from sigma_lab.matrix import build_matrix
 
-    result = build_matrix(model_id, start, end, root=packs_root, progress=False)
-    link_runs(job_id, build=result.run_id)
+    result = build_matrix(model_id, start, end, root=packs_root, progress=False, job_id=job_id)
     return {
         "model_id": model_id,
         "build_run_id": result.run_id,
@@ -97,82 +79,16 @@ def build(job_id: int | None = None, *, model_id: str, start: str | None = None,
     }
 
 
-def train(job_id: int | None = None, *, model_id: str, packs_root: str | None = None,
-          build_run_id: int | None = None) -> dict[str, Any]:
-    """Train ``model_id`` (building its matrix if missing) and record the training run under the job."""
-    from sigma_lab.store import TrainingRun, session_scope
+def train(job_id: int | None = None, *, model_id: str, packs_root: str | None = None) -> dict[str, Any]:
+    """Train ``model_id`` (building its matrix if missing), its training run tied to the job."""
     from sigma_lab.train import train as train_model
 
-    result = train_model(model_id, root=packs_root)
-    if build_run_id is not None:
-        with session_scope() as session:
-            session.execute(
-                sa.update(TrainingRun)
-                .where(TrainingRun.id == result.run_id, TrainingRun.build_run_id.is_(None))
-                .values(build_run_id=build_run_id)
-            )
-    link_runs(job_id, training=result.run_id)
+    result = train_model(model_id, root=packs_root, job_id=job_id)
     return {
         "model_id": model_id,
         "training_run_id": result.run_id,
         "metrics": {k: _finite(v) for k, v in result.metrics.items() if _finite(v) is not None},
         "artifact": str(result.artifact.path) if result.artifact else None,
-    }
-
-
-#: The engine's trade sides (+1 / -1) as the store names them.
-_SIDES = {1: "long", -1: "short"}
-
-
-def record_backtest(
-    result: Any,
-    *,
-    symbol: str,
-    timeframe: str,
-    strategy: str | None = None,
-    risk_profile: str = "balanced",
-    model_id: str | None = None,
-    job_id: int | None = None,
-    tag: str | None = None,
-) -> dict[str, Any]:
-    """Gate a :class:`~sigma_lab.backtest.BacktestResult` and store it with its trades; return the verdict.
-
-    The returned dict has ``backtest_run_id``, ``gate_pass``, ``gate_reasons`` and the metrics.
-    """
-    import sigma_lab
-    from sigma_lab.backtest import gate
-    from sigma_lab.store import repo, session_scope
-
-    verdict = gate(result.metrics, risk_profile)
-    metrics = {k: _finite(v) for k, v in result.metrics.items()}
-    bars = result.bars
-    run = {
-        "model_id": model_id,
-        "status": "succeeded",
-        "strategy": strategy,
-        "tag": tag,
-        "risk_profile": verdict.profile,
-        "ticker": symbol,
-        "timeframe": timeframe,
-        "range_start": bars.index[0].to_pydatetime() if len(bars) else None,
-        "range_end": bars.index[-1].to_pydatetime() if len(bars) else None,
-        "params": {**result.params, "execution": result.settings.model_dump(mode="json")},
-        "metrics": metrics,
-        "gate_pass": verdict.passed,
-        "gate_reasons": list(verdict.reasons),
-        "package_version": sigma_lab.__version__,
-        "finished_at": dt.datetime.now(dt.UTC),
-        "job_id": job_id,
-    }
-    trades = result.trades.assign(side=result.trades["side"].map(_SIDES))
-    with session_scope() as session:
-        run_id = repo.record_backtest_run(session, run, trades=trades)
-    return {
-        "backtest_run_id": run_id,
-        "gate_pass": verdict.passed,
-        "gate_reasons": list(verdict.reasons),
-        "risk_profile": verdict.profile,
-        "metrics": {k: v for k, v in metrics.items() if v is not None},
     }
 
 
@@ -190,21 +106,37 @@ def backtest(
     model_id: str | None = None,
     execution: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Backtest a rule strategy on ``symbol`` bars, gate it and record the run under the job."""
-    from sigma_lab.backtest import run_strategy
-    from sigma_lab.data import load
+    """Backtest a rule strategy on ``symbol`` bars with :func:`~sigma_lab.backtest.backtest_strategy`,
+    gated under ``risk_profile`` and stored (re-runnable, with lineage) tied to the job.
 
-    bars = load(symbol, timeframe, start, end, source)
-    result = run_strategy(bars, strategy, **dict(strategy_params or {}), **dict(execution or {}))
-    return record_backtest(
-        result,
-        symbol=symbol.upper(),
+    Returns ``backtest_run_id``, ``gate_pass``, ``gate_reasons``, ``risk_profile`` and the metrics.
+    """
+    from sigma_lab.backtest import backtest_strategy
+
+    params = dict(strategy_params or {})
+    clash = sorted(set(params) & set(execution or {}))
+    if clash:
+        raise ConfigError(f"backtest: {clash} given both as strategy parameters and as execution settings")
+    run = backtest_strategy(
+        symbol,
+        strategy,
         timeframe=timeframe,
-        strategy=strategy,
+        source=source,
+        start=start,
+        end=end,
         risk_profile=risk_profile,
         model_id=model_id,
         job_id=job_id,
+        **params,
+        **dict(execution or {}),
     )
+    return {
+        "backtest_run_id": run.run_id,
+        "gate_pass": run.gate.passed,
+        "gate_reasons": list(run.gate.reasons),
+        "risk_profile": run.gate.profile,
+        "metrics": {k: _finite(v) for k, v in run.metrics.items() if _finite(v) is not None},
+    }
 
 
 def pipeline(
@@ -269,9 +201,7 @@ def pipeline(
     record_stage(job_id, "gate", "succeeded", **summary["gate"])
 
     record_stage(job_id, "train", "running")
-    summary["train"] = train(
-        job_id, model_id=model_id, packs_root=packs_root, build_run_id=summary["build"]["build_run_id"]
-    )
+    summary["train"] = train(job_id, model_id=model_id, packs_root=packs_root)
     record_stage(job_id, "train", "succeeded", **summary["train"])
     return summary
 

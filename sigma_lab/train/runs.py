@@ -35,12 +35,14 @@ def record_training(
     pack: str | None = None,
     build_run_id: int | None = None,
     started_at: dt.datetime | None = None,
+    job_id: int | None = None,
 ) -> TrainResult:
     """Write ``result``'s artifacts under ``<workspace>/artifacts/models/<model_id>/`` and record
     the training run and its artifact in the store, in one transaction.
 
     ``lineage`` should carry ``matrix_hash`` and ``config_hash``; the seed and package version
-    are added. Returns ``result`` with ``artifact``, ``run_id``, ``model_id`` and ``lineage`` set.
+    are added. ``job_id`` ties the run to a job. Returns ``result`` with ``artifact``,
+    ``run_id``, ``model_id`` and ``lineage`` set.
     """
     from sigma_lab.store import repo, session_scope
 
@@ -87,6 +89,7 @@ def record_training(
                 "config_hash": lineage.get("config_hash"),
                 "artifact_id": artifact_row["id"],
                 "artifact_sha256": artifact.sha256,
+                "job_id": job_id,
             },
         )
     result.artifact = artifact
@@ -102,12 +105,30 @@ def _manifest_value(manifest: dict[str, Any], key: str, model_id: str) -> Any:
     return manifest[key]
 
 
-def train(model_id: str, *, root: str | Path | None = None) -> TrainResult:
+def _build_run_of(model_id: str, matrix_hash: str) -> int | None:
+    """The newest successful build run of ``model_id`` that produced the matrix ``matrix_hash``."""
+    from sigma_lab.store import BuildRun, session_scope
+
+    with session_scope() as session:
+        return session.scalar(
+            sa.select(BuildRun.id)
+            .where(
+                BuildRun.model_id == model_id,
+                BuildRun.matrix_hash == matrix_hash,
+                BuildRun.status == "succeeded",
+            )
+            .order_by(BuildRun.id.desc())
+            .limit(1)
+        )
+
+
+def train(model_id: str, *, root: str | Path | None = None, job_id: int | None = None) -> TrainResult:
     """Train the configured model ``model_id`` (packs under ``root``, default the packs folder).
 
     Loads the model's matrix (building it first when missing), trains with walk-forward CV,
     writes the model artifact and card, and records the run with its lineage (matrix,
-    config and indicator-set hashes, seed, package version).
+    config and indicator-set hashes, seed, package version, and the build run that made the
+    matrix). ``job_id`` ties the training run (and a build it triggers) to a job.
     """
     from sigma_lab import matrix as matrix_module
     from sigma_lab.packs import content_hash, get_model_config
@@ -118,7 +139,7 @@ def train(model_id: str, *, root: str | Path | None = None) -> TrainResult:
     try:
         frame, manifest = matrix_module.load_matrix(model_id)
     except NotFoundError:
-        build_run_id = matrix_module.build_matrix(model_id, root=root).run_id
+        build_run_id = matrix_module.build_matrix(model_id, root=root, job_id=job_id).run_id
         frame, manifest = matrix_module.load_matrix(model_id)
     task = manifest.get("task", "classification")
     if task != "classification":
@@ -126,8 +147,11 @@ def train(model_id: str, *, root: str | Path | None = None) -> TrainResult:
             f"model {model_id!r}: its label is a {task} target; training supports classification"
         )
     matrix_lineage = manifest.get("lineage") or {}
+    matrix_hash = _manifest_value(matrix_lineage, "matrix_hash", model_id)
+    if build_run_id is None:
+        build_run_id = _build_run_of(model_id, matrix_hash)
     lineage = {
-        "matrix_hash": _manifest_value(matrix_lineage, "matrix_hash", model_id),
+        "matrix_hash": matrix_hash,
         "config_hash": content_hash(config.model_dump(mode="json", exclude={"description"})),
         "indicator_set_hash": matrix_lineage.get("indicator_set_hash"),
         "label": manifest.get("label"),
@@ -147,6 +171,7 @@ def train(model_id: str, *, root: str | Path | None = None) -> TrainResult:
         pack=config.pack,
         build_run_id=build_run_id,
         started_at=started,
+        job_id=job_id,
     )
 
 

@@ -377,3 +377,17 @@ def test_backtest_command_runs_a_strategy_or_a_model_from_key_value_settings(tra
         backtest_command(MODEL_ID, timeframe="1h")
     with pytest.raises(ConfigError, match="key=value"):
         parse_settings(["fast"])
+
+
+def test_strategy_and_model_runs_are_tied_to_their_job(trained: int) -> None:
+    with session_scope() as session:
+        job_id = repo.create_job(session, "function", "backtest")
+    strategy = backtest_strategy("AAPL", "sma_cross", start="2010-01-01", end="2012-12-31", fast=10, slow=30,
+                                 model_id="aapl_eq_swing_daily", job_id=job_id)
+    model = run_model(MODEL_ID, job_id=job_id)
+    untied = backtest_strategy("AAPL", "sma_cross", start="2010-01-01", end="2012-12-31", fast=10, slow=30)
+    with session_scope() as session:
+        rows = {r.id: r for r in session.scalars(sa.select(BacktestRun))}
+    assert rows[strategy.run_id].job_id == rows[model.run_id].job_id == job_id
+    assert rows[strategy.run_id].model_id == "aapl_eq_swing_daily"
+    assert rows[untied.run_id].job_id is None and rows[untied.run_id].model_id is None

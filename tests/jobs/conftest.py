@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,12 +35,3 @@ def make_notebook(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll ``predicate`` until it holds, failing the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.1)

@@ -1,8 +1,9 @@
-"""Job functions the tests run in worker processes (importable as ``job_helpers:...``)."""
+"""Job functions the tests run in worker processes (importable as ``job_helpers:...``), and a poller."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -15,3 +16,12 @@ def sleepy(job_id: int | None, seconds: float = 60.0) -> dict[str, Any]:
 def boom(job_id: int | None) -> dict[str, Any]:
     """Fail with a recognisable error."""
     raise ValueError("boom from a job function")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; fail (AssertionError) after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.1)

@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 import sqlalchemy as sa
-from conftest import wait_until
+from job_helpers import wait_until
 
 from sigma_lab import jobs
 from sigma_lab.config import get_settings

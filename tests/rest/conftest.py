@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from api_helpers import make_client
 from fastapi.testclient import TestClient
 
-from api import create_app
 from sigma_lab import auth, events
-from sigma_lab.cache import ResponseCache
 from sigma_lab.config import get_settings
-from sigma_lab.ratelimit import RateLimiter
 
 
 @pytest.fixture
@@ -30,15 +27,6 @@ def api_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def make_client(redis_url: str | None = None) -> TestClient:
-    namespace = f"sigma:test:{uuid.uuid4().hex[:8]}"
-    app = create_app(
-        cache=ResponseCache(redis_url, namespace=f"{namespace}:rc"),
-        limiter=RateLimiter(redis_url, namespace=f"{namespace}:rl"),
-    )
-    return TestClient(app)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import make_client
+from api_helpers import make_client
 from fastapi.testclient import TestClient
 
 from sigma_lab import auth, events

@@ -174,3 +174,17 @@ def test_train_by_model_id_builds_the_matrix_and_records_its_lineage(
 def test_train_of_an_unknown_model_names_it(workspace: Path) -> None:
     with pytest.raises(NotFoundError, match="no_such_model"):
         train("no_such_model")
+
+
+def test_training_run_is_tied_to_its_job_and_to_the_build_that_made_its_matrix(
+    workspace: Path, fast_packs: Path
+) -> None:
+    from sigma_lab.matrix import build_matrix
+
+    with session_scope() as session:
+        job_id = repo.create_job(session, "function", "train")
+    build = build_matrix(MODEL_ID, root=fast_packs, progress=False)
+    result = train(MODEL_ID, root=fast_packs, job_id=job_id)
+    with session_scope() as session:
+        run = repo.get_training_run(session, result.run_id)
+    assert run["job_id"] == job_id and run["build_run_id"] == build.run_id
