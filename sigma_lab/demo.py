@@ -3,7 +3,8 @@
 It walks the pipeline on the bundled sample data: load and validate real bars and store
 them, build a daily and an hourly training matrix, train a model with walk-forward
 validation and backtest it on its out-of-fold scores, with the risk-profile gate's
-verdict. Everything lands in the workspace (SQLite store, Parquet data, artifacts), so the
+verdict; sweep a rule strategy and rank the results with deflated Sharpe. Everything
+lands in the workspace (SQLite store, Parquet data, artifacts), so the
 leaderboard and dashboards can show it.
 """
 
@@ -81,11 +82,59 @@ def demo_backtest(echo: Echo = print) -> None:
     echo(format_report(run_model(DAILY_MODEL, tag="demo")))
 
 
+SWEEP_GRID = {"fast": [5, 10, 15, 20, 30, 40, 50], "slow": [60, 80, 100, 120, 150, 200]}
+
+
+def demo_sweep(echo: Echo = print) -> None:
+    """Sweep an SMA crossover on AAPL, rank the runs with deflated Sharpe and gate verdicts."""
+    import pandas as pd
+
+    from sigma_lab import leaderboard, sweep
+    from sigma_lab.data import load
+
+    bars = load("AAPL", timeframe="1d", source="sample")
+    result = sweep(
+        bars,
+        "sma_cross",
+        grid=SWEEP_GRID,
+        fees_bps=1.0,
+        persist=True,
+        keep=5,
+        tag="demo",
+        ticker="AAPL",
+        progress=False,
+    )
+    echo(f"sweep {result.sweep_id}: {len(result.table)} configurations of sma_cross on AAPL daily")
+    rows = leaderboard("sharpe", sweep_id=result.sweep_id, limit=5).rows
+    table = pd.DataFrame(
+        {
+            "run": rows["id"],
+            "fast": [p["fast"] for p in rows["params"]],
+            "slow": [p["slow"] for p in rows["params"]],
+            "sharpe": rows["sharpe"].round(3),
+            "deflated_sharpe": rows["deflated_sharpe"].round(3),
+            "max_drawdown": [round(m["max_drawdown"], 3) for m in rows["metrics"]],
+            "trades": [int(m["trades"]) for m in rows["metrics"]],
+            "gate": [
+                "pass" if ok else "fail: " + ", ".join(r)
+                for ok, r in zip(rows["gate_pass"], rows["gate_reasons"], strict=True)
+            ],
+        }
+    )
+    echo("leaderboard of this sweep, best Sharpe first; deflated Sharpe allows for the configurations tried:")
+    echo(table.to_string(index=False))
+    path = get_settings().workspace_path / "reports" / "demo_sweep_heatmap.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.heatmap("fast", "slow", "sharpe").write_html(path, include_plotlyjs=True)
+    echo(f"heatmap of Sharpe over fast x slow: {path}")
+
+
 STAGES: tuple[tuple[str, Callable[[Echo], None]], ...] = (
     ("Market data", demo_data),
     ("Training matrices", demo_build),
     ("Training", demo_train),
     ("Backtest of the trained model", demo_backtest),
+    ("Sweep and leaderboard", demo_sweep),
 )
 
 
