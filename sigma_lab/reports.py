@@ -99,7 +99,7 @@ def _add_equity_drawdown(fig: go.Figure, equity: pd.Series, row: int) -> None:
                              fill="tozeroy", line={"color": "firebrick"}), row=row + 1, col=1)
 
 
-def backtest_figure(result: BacktestResult) -> go.Figure:
+def backtest_figure(result: BacktestResult, title: str | None = None) -> go.Figure:
     """Price with trade markers, equity and drawdown of one backtest, as one plotly figure."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -110,7 +110,7 @@ def backtest_figure(result: BacktestResult) -> go.Figure:
                              line={"color": "#555"}), row=1, col=1)
     _add_trade_markers(fig, result.trades, row=1)
     _add_equity_drawdown(fig, result.equity, row=2)
-    fig.update_layout(height=800, hovermode="x unified", showlegend=True)
+    fig.update_layout(height=800, hovermode="x unified", showlegend=True, title=title)
     return fig
 
 

@@ -360,7 +360,9 @@ class BacktestReport(_App):
         self.show(run_id)
 
     def show(self, run_id: int) -> None:
-        """Fill the page with run ``run_id``."""
+        """Fill the page with run ``run_id`` (the old run's figures go first, so none is shown stale)."""
+        self.figure.children = [w.HTML(f"<p>Drawing run #{run_id}...</p>")]
+        self.monthly.children = []
         try:
             record = data.run_record(run_id)
         except SigmaError as exc:
@@ -418,7 +420,7 @@ class BacktestReport(_App):
             self.figure.children = [w.HTML(error_html(f"Cannot redraw run {run_id}: {exc}"))]
             self.monthly.children = []
             return
-        _show_figure(self.figure, reports.backtest_figure(result))
+        _show_figure(self.figure, reports.backtest_figure(result, title=f"Run #{run_id}"))
         _show_figure(self.monthly, reports.monthly_returns_heatmap(result))
 
 

@@ -99,6 +99,7 @@ def test_backtest_report_shows_the_stored_total_return_and_switches_to_the_model
     assert _text(page, "#report-metrics [data-metric=total_return]") == format_value(
         "total_return", model_run.total_return
     )
+    page.wait_for_selector(f".js-plotly-plot .gtitle:has-text('Run #{model_run.id}')", timeout=UPDATE_MS)
     page.screenshot(path=str(screenshots / "backtest_model.png"), full_page=True)
     _assert_local(page, voila_server)
 
