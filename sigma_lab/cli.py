@@ -25,15 +25,17 @@ app.add_typer(packs_app, name="packs")
 
 
 def _register_faces() -> None:
-    """Sub-commands whose code lives beside what they drive (sweeps, jobs, API keys)."""
+    """Sub-commands whose code lives beside what they drive (sweeps, jobs, signals, API keys)."""
     from api.cli import keys_app
     from sigma_lab.jobs_cli import RUN_CONTEXT, jobs_app, run_command
+    from sigma_lab.signals.cli import signals_app
     from sigma_lab.sweep_cli import leaderboard_command, sweep_command
 
     app.command("sweep")(sweep_command)
     app.command("leaderboard")(leaderboard_command)
     app.add_typer(jobs_app, name="jobs")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(signals_app, name="signals")
     app.command("run", context_settings=RUN_CONTEXT)(run_command)
 
 

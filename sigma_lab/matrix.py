@@ -116,7 +116,7 @@ def _ny_dates(index: pd.DatetimeIndex) -> np.ndarray:
     return index.tz_convert(NEW_YORK).tz_localize(None).normalize().to_numpy(dtype="datetime64[ns]")
 
 
-def _ticker_frame(
+def ticker_frame(
     cfg: ModelConfig, iset: IndicatorSet, ticker: str, start: Any, end: Any
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The matrix rows of one ticker and its lineage facts."""
@@ -169,7 +169,7 @@ def _assemble(
     universe = cfg.universe is not None
     for ticker in tqdm(tickers, desc=f"build {cfg.model_id}", disable=not progress or len(tickers) == 1):
         try:
-            frame, info = _ticker_frame(cfg, iset, ticker, start, end)
+            frame, info = ticker_frame(cfg, iset, ticker, start, end)
         except (DataSourceError, NotFoundError) as exc:
             if not universe:
                 raise

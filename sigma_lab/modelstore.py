@@ -302,19 +302,10 @@ def validate_policy(spec: Mapping[str, Any]) -> packs.PolicyTemplate:
 
 
 def explain_policy(model: packs.ModelConfig, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A policy with defaults filled in, plus its validation errors and warnings for ``model``."""
-    try:
-        policy = packs.PolicyTemplate.model_validate(dict(spec))
-    except ValidationError as exc:
-        return {"valid": False, "policy": dict(spec), "errors": _validation_errors(exc), "warnings": []}
-    warnings = []
-    if policy.min_confidence < model.backtest.threshold:
-        warnings.append(
-            f"min_confidence {policy.min_confidence} is below the backtest threshold "
-            f"{model.backtest.threshold}: live signals would act on scores the backtest never traded"
-        )
-    if policy.direction != "long" and not model.backtest.allow_short:
-        warnings.append(f"direction {policy.direction!r} allows shorts but the model's backtest is long-only")
-    if model.cadence == "daily" and policy.allowed_hours:
-        warnings.append("allowed_hours has no effect on a daily model")
-    return {"valid": True, "policy": policy.model_dump(mode="json"), "errors": [], "warnings": warnings}
+    """A policy with defaults filled in, plus its validation errors and warnings for ``model``.
+
+    The full signal policy (:mod:`sigma_lab.signals.policy`): risk profile numbers filled in.
+    """
+    from sigma_lab.signals.policy import explain_policy as explain
+
+    return explain(spec, model)

@@ -1,6 +1,6 @@
 """Routers by resource; ``ROUTERS`` is what the app includes, in order."""
 
-from api.routes import admin, health, jobs, models, reference, runs, webhooks
+from api.routes import admin, health, jobs, leaderboard, models, reference, runs, signals, sweeps, webhooks
 
 ROUTERS = [
     health.router,
@@ -8,6 +8,9 @@ ROUTERS = [
     models.router,
     jobs.router,
     runs.router,
+    signals.router,
+    sweeps.router,
+    leaderboard.router,
     webhooks.router,
     admin.router,
 ]

@@ -15,6 +15,7 @@ from sigma_lab.dashboards.serve import (
     serve_dashboards,
     voila_command,
 )
+from sigma_lab.dashboards.signals_view import SignalsPage, signals_dashboard
 from sigma_lab.dashboards.views import (
     BacktestReport,
     LeaderboardExplorer,
@@ -34,6 +35,7 @@ __all__ = [
     "DashboardServer",
     "LeaderboardExplorer",
     "ModelPage",
+    "SignalsPage",
     "SweepExplorer",
     "backtest_dashboard",
     "dashboard_url",
@@ -47,6 +49,7 @@ __all__ = [
     "parse_query",
     "query_params",
     "serve_dashboards",
+    "signals_dashboard",
     "sweep_dashboard",
     "voila_command",
 ]

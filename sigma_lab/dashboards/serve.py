@@ -26,7 +26,7 @@ from sigma_lab.errors import ConfigError, NotFoundError
 JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
 #: The dashboards folder of a source checkout.
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "dashboards"
-DASHBOARDS: tuple[str, ...] = ("leaderboard", "backtest", "sweep", "model")
+DASHBOARDS: tuple[str, ...] = ("leaderboard", "backtest", "sweep", "model", "signals")
 
 
 def dashboards_dir(directory: str | Path | None = None) -> Path:
