@@ -238,6 +238,7 @@ def packs_show(name: str) -> None:
         ("indicator sets", pack.indicator_sets),
         ("model configs", pack.model_configs),
         ("policy templates", pack.policy_templates),
+        ("sweep presets", pack.sweep_presets),
     ):
         typer.echo(f"{title}: {', '.join(sorted(items)) or '-'}")
 

@@ -6,9 +6,11 @@ A pack is a folder ``packs/<pack>/`` with::
     indicator_sets/<name>.yaml name, description, options_flow, indicators: [{name, params}]
     model_configs/<id>.yaml    model_id, ticker | universe, data, indicator_set, label, train, ...
     policy_templates/<n>.yaml  name, risk_profile, min_confidence, allowed_hours, direction
+    sweep_presets/<name>.yaml  a named sweep grid (see :mod:`sigma_lab.sweep_presets`)
 
 Every schema forbids unknown keys; indicators and labels are checked against their
-registries (unknown names, unknown parameters and out-of-bounds values are errors). A
+registries (unknown names, unknown parameters and out-of-bounds values are errors); sweep
+presets are checked against the strategy registry and the execution and score settings. A
 file with problems raises one :class:`PackError` listing every problem as
 ``<file>:<line>: <key path>: <message>``.
 
@@ -23,10 +25,11 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -35,6 +38,9 @@ from sigma_lab.config import get_settings
 from sigma_lab.data.timeframes import parse_timeframe
 from sigma_lab.errors import ConfigError, NotFoundError
 from sigma_lab.train.spec import TrainSpec
+
+if TYPE_CHECKING:
+    from sigma_lab.sweep_presets import SweepPreset
 
 UNIVERSES_DIR = "universes"
 MODEL_ID_PATTERN = re.compile(
@@ -409,6 +415,12 @@ def _parse(model: type[M], path: Path) -> tuple[M | None, list[Problem]]:
     data, node, problems = _read_yaml(path)
     if problems:
         return None, problems
+    return _validate(model, path, data, node)
+
+
+def _validate(
+    model: type[M], path: Path, data: Any, node: yaml.Node | None
+) -> tuple[M | None, list[Problem]]:
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
@@ -421,18 +433,82 @@ def _parse(model: type[M], path: Path) -> tuple[M | None, list[Problem]]:
         return None, [Problem(_display(path), "", str(exc))]
 
 
+def sweep_space_errors(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(key path, message)`` for each unknown strategy, unknown parameter or execution name and
+    out-of-bounds strategy value of a sweep space (``strategy``, ``grid``/``random``, ``execution``).
+
+    Shared by sweep presets in packs and sweep requests to the API, so both name the same field.
+    """
+    from sigma_lab.backtest.scores import SCORE_KEYS
+    from sigma_lab.backtest.settings import EXECUTION_KEYS
+    from sigma_lab.backtest.strategies import strategies
+
+    known_strategies = strategies()
+    strategy = data.get("strategy")
+    if strategy is not None and strategy not in known_strategies:
+        return [(("strategy",), f"unknown strategy {strategy!r}; known: {sorted(known_strategies)}")]
+    own = {p.name: p for p in known_strategies[strategy].params} if strategy else {}
+    family = sorted(own) if strategy else sorted(SCORE_KEYS)
+    what = f"strategy {strategy!r}" if strategy else "a score sweep"
+    allowed = set(family) | EXECUTION_KEYS
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    for space in ("grid", "random"):
+        values = data.get(space)
+        if not isinstance(values, Mapping):
+            continue
+        for param, choices in values.items():
+            if param not in allowed:
+                message = f"unknown sweep parameter {param!r} for {what}; it takes {family}"
+                message += " and the execution settings"
+                errors.append(((space, param), message))
+            elif param in own and isinstance(choices, list):
+                for i, value in enumerate(choices):
+                    try:
+                        own[param].check(strategy, value)
+                    except ConfigError as exc:
+                        errors.append(((space, param, i), str(exc)))
+    execution = data.get("execution")
+    for key in execution if isinstance(execution, Mapping) else ():
+        if key not in EXECUTION_KEYS:
+            errors.append(
+                (("execution", key), f"unknown execution setting {key!r}; known: {sorted(EXECUTION_KEYS)}")
+            )
+    return errors
+
+
+def _preset_names(path: Path, data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
+    """:func:`sweep_space_errors` of a preset file, each at its line; the schema check runs only
+    once these names are sound."""
+    name = _display(path)
+    return [
+        Problem(name, _key_path(loc), msg, _node_line(node, loc)) for loc, msg in sweep_space_errors(data)
+    ]
+
+
+def _parse_preset(path: Path) -> tuple[SweepPreset | None, list[Problem]]:
+    from sigma_lab.sweep_presets import SweepPreset
+
+    data, node, problems = _read_yaml(path)
+    if not problems:
+        problems = _preset_names(path, data, node)
+    if problems:
+        return None, problems
+    return _validate(SweepPreset, path, data, node)
+
+
 # --- packs ----------------------------------------------------------------------------------------
 
 
 @dataclass
 class Pack:
-    """A loaded pack: its metadata and its indicator sets, model configs and policy templates."""
+    """A loaded pack: its metadata, indicator sets, model configs, policy templates and sweep presets."""
 
     meta: PackMeta
     path: Path
     indicator_sets: dict[str, IndicatorSet] = field(default_factory=dict)
     model_configs: dict[str, ModelConfig] = field(default_factory=dict)
     policy_templates: dict[str, PolicyTemplate] = field(default_factory=dict)
+    sweep_presets: dict[str, SweepPreset] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -527,11 +603,18 @@ def _load(name: str, root: str | Path | None) -> tuple[Pack | None, list[Problem
                 Problem(file, "universe", f"unknown universe {cfg.universe!r}; known: {sorted(universes)}")
             )
         models[cfg.model_id] = cfg.model_copy(update={"pack": name})
+    presets: dict[str, SweepPreset] = {}
+    for path in _files(folder / "sweep_presets"):
+        preset, errs = _parse_preset(path)
+        problems += errs
+        if preset is not None:
+            _check_name(problems, path, "name", preset.name)
+            presets[preset.name] = preset
     if meta is None:
         return None, problems
     if not _files(folder / "model_configs"):
         problems.append(Problem(_display(folder), "model_configs", "the pack has no model configs"))
-    return Pack(meta, folder, sets, models, policies), problems
+    return Pack(meta, folder, sets, models, policies, presets), problems
 
 
 def load_pack(name: str, root: str | Path | None = None) -> Pack:

@@ -150,6 +150,27 @@ def test_model_config_exposes_the_parts_of_its_id_and_the_train_spec():
             "indicator_set",
             "no indicator set 'nowhere'",
         ),
+        (
+            "sweep_preset_unknown_param",
+            "sweep_presets/basic.yaml",
+            6,
+            "grid.slowest",
+            "unknown sweep parameter 'slowest' for strategy 'sma_cross'",
+        ),
+        (
+            "sweep_preset_unknown_strategy",
+            "sweep_presets/basic.yaml",
+            3,
+            "strategy",
+            "unknown strategy 'sma_crosss'",
+        ),
+        (
+            "sweep_preset_out_of_bounds",
+            "sweep_presets/basic.yaml",
+            4,
+            "grid.fast[1]",
+            "fast=0 is below its minimum",
+        ),
     ],
 )
 def test_broken_pack_file_fails_with_file_line_key_and_problem(tmp_path, case, file, line, where, message):
@@ -226,3 +247,21 @@ def test_watchlists_live_in_the_store_and_resolve_like_universes(workspace):
         get_universe("my_tech")
     with pytest.raises(ConfigError, match="shipped universe"):
         save_watchlist("sp500", ["AAPL"])
+
+
+def test_shipped_sweep_presets_load_into_their_packs():
+    zero = packs.load_pack("zerosigma").sweep_presets["threshold_by_hours"]
+    swing = packs.load_pack("swingsigma").sweep_presets["sma_cross_basic"]
+    assert zero.strategy is None and "long_threshold" in zero.grid
+    assert swing.strategy == "sma_cross" and swing.sweep_kwargs()["grid"]["fast"][0] == 5
+
+
+def test_sweep_preset_score_parameter_in_a_strategy_preset_is_an_error(tmp_path):
+    pack = _base_pack(tmp_path)
+    (pack / "sweep_presets").mkdir()
+    (pack / "sweep_presets" / "mixed.yaml").write_text(
+        "name: mixed\nstrategy: ema_cross\ngrid:\n  fast: [5]\n  long_threshold: [0.6]\n"
+    )
+    (problem,) = validate_packs(tmp_path)
+    assert (problem.line, problem.location) == (5, "grid.long_threshold")
+    assert "for strategy 'ema_cross'" in problem.message

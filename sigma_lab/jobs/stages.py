@@ -6,16 +6,19 @@ a JSON-able dict.
 
 :func:`pipeline` runs build -> sweep -> gate -> train, recording each stage on the job as it
 goes and stopping with the reason when the gate fails. The sweep stage runs the job function
-registered as ``"sweep"`` (``register("sweep", fn)``; called as ``fn(job_id, symbol=...,
-timeframe=..., source=..., strategy=..., base_params=..., risk_profile=..., start=..., end=...)``
-and returning a dict with ``best_params``), and is recorded as skipped while none is registered.
+registered as ``"sweep"`` (:func:`sweep` by default; called as ``fn(job_id, symbol=...,
+timeframe=..., source=..., strategy=..., base_params=..., risk_profile=..., start=..., end=...,
+grid=..., preset=..., pack=..., keep=..., execution=..., model_id=..., packs_root=...)`` and
+returning a dict with ``best_params``); it runs when the pipeline is given a ``grid`` or a pack
+``preset`` and is recorded as skipped (with the reason) otherwise, the gate then using
+``strategy_params`` as given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +142,157 @@ def backtest(
     }
 
 
+#: Metrics a sweep stage reports for its best and top configurations.
+SWEEP_METRICS: tuple[str, ...] = (
+    "sharpe", "deflated_sharpe", "total_return", "max_drawdown", "trades", "gate_pass",
+)
+
+
+def _sweep_space(
+    strategy: str,
+    grid: Mapping[str, Sequence[Any]] | None,
+    preset: str | None,
+    pack: str | None,
+    base_params: Mapping[str, Any] | None,
+    execution: Mapping[str, Any] | None,
+    packs_root: str | None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The strategy, the sweep keywords (grid, constraints, ...) and the fixed execution settings."""
+    from sigma_lab.backtest.settings import EXECUTION_KEYS
+    from sigma_lab.backtest.strategies import get_strategy
+
+    if (grid is None) == (preset is None):
+        raise ConfigError("sweep: give exactly one of grid={...} and preset=<name> (with pack=<pack>)")
+    fixed = dict(execution or {})
+    if preset is not None:
+        if pack is None:
+            raise ConfigError(f"sweep: preset {preset!r} needs the pack it belongs to (pack=...)")
+        from sigma_lab.sweep_presets import load_preset
+
+        chosen = load_preset(pack, preset, packs_root)
+        if chosen.strategy is None:
+            raise ConfigError(f"sweep: preset {preset!r} sweeps model scores; a job sweeps a rule strategy")
+        strategy = chosen.strategy
+        kwargs = chosen.sweep_kwargs()
+        kwargs.pop("risk_profile")
+        fixed = {**{k: kwargs.pop(k) for k in list(kwargs) if k in EXECUTION_KEYS}, **fixed}
+    else:
+        kwargs = {"grid": {k: list(v) for k, v in (grid or {}).items()}, "max_configs": None}
+    own = {p.name for p in get_strategy(strategy).params}
+    space = kwargs["grid"] if "grid" in kwargs else kwargs["random"]
+    for name, value in (base_params or {}).items():
+        if name in space:
+            continue
+        if name in own:
+            space[name] = [value]
+        else:
+            fixed.setdefault(name, value)
+    return strategy, kwargs, fixed
+
+
+def attach_sweep(sweep_id: int | None, job_id: int | None, *, timeframe: str | None = None) -> None:
+    """Tie a recorded sweep to the job that ran it (so the job publishes ``sweep.completed`` with it)."""
+    if sweep_id is None:
+        return
+    import sqlalchemy as sa
+
+    from sigma_lab.store import Sweep, session_scope
+
+    values: dict[str, Any] = {"job_id": job_id}
+    if timeframe is not None:
+        values["timeframe"] = timeframe
+    with session_scope() as session:
+        if session.execute(sa.update(Sweep).where(Sweep.id == sweep_id).values(**values)).rowcount == 0:
+            raise NotFoundError(f"sweep {sweep_id} does not exist")
+
+
+def sweep(
+    job_id: int | None = None,
+    *,
+    symbol: str = "SPY",
+    timeframe: str = "1h",
+    source: str = "sample",
+    strategy: str = "sma_cross",
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    preset: str | None = None,
+    pack: str | None = None,
+    base_params: Mapping[str, Any] | None = None,
+    risk_profile: str = "balanced",
+    keep: int = 3,
+    rank_by: str = "sharpe",
+    tag: str | None = None,
+    model_id: str | None = None,
+    max_configs: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    execution: Mapping[str, Any] | None = None,
+    packs_root: str | None = None,
+) -> dict[str, Any]:
+    """Sweep a rule strategy over ``grid`` (or a pack's ``preset``) on ``symbol`` bars with
+    :func:`sigma_lab.sweep.sweep`, persisted and tied to the job, the best ``keep`` re-run in full.
+
+    ``base_params`` fix the strategy parameters the grid leaves out (and execution settings);
+    ``execution`` holds fixed execution settings. Returns ``sweep_id``, ``n_configs``,
+    ``best_params`` (the best configuration by ``rank_by``), its metrics and the ``top`` rows.
+    """
+    import sqlalchemy as sa
+
+    from sigma_lab import data
+    from sigma_lab.store import Job, session_scope
+    from sigma_lab.sweep import budget, build_configs
+    from sigma_lab.sweep import sweep as run_sweep
+
+    if keep < 1:
+        raise ConfigError(f"sweep: keep must be >= 1 (the best configurations re-run in full), got {keep}")
+    strategy, kwargs, fixed = _sweep_space(strategy, grid, preset, pack, base_params, execution, packs_root)
+    preset_budget = kwargs.pop("max_configs")
+    max_configs = max_configs or preset_budget
+    bars = data.load(symbol, timeframe, start, end, source)
+    configs = build_configs(
+        kwargs.get("grid"), kwargs.get("random"), kwargs.get("n_samples"), kwargs.get("seed", 0),
+        kwargs.get("constraints", ()), strategy, budget(risk_profile, max_configs),
+    )
+    n_configs = len(configs)
+    chunk_size = max(1, min(4096, -(-n_configs // 20)))
+    done: list[int] = []
+
+    def progress(number: int) -> None:
+        done.append(number)
+        if job_id is not None:
+            share = min(0.99, len(done) * chunk_size / max(n_configs, 1))
+            with session_scope() as session:
+                session.execute(sa.update(Job).where(Job.id == job_id).values(progress=share))
+
+    result = run_sweep(
+        bars, strategy, **kwargs, risk_profile=risk_profile, max_configs=max_configs, chunk_size=chunk_size,
+        progress=False, persist=True, keep=keep, rank_by=rank_by, tag=tag, pack=pack, model_id=model_id,
+        ticker=str(symbol).strip().upper(), name=f"{strategy} on {symbol} {timeframe}", on_chunk=progress,
+        **fixed,
+    )
+    attach_sweep(result.sweep_id, job_id, timeframe=timeframe)
+    top = result.top(keep, by=rank_by)
+
+    def row(index: int) -> dict[str, Any]:
+        values = top.loc[index]
+        metrics: dict[str, Any] = {k: _finite(values[k]) for k in SWEEP_METRICS}
+        metrics["trades"] = int(values["trades"])
+        metrics["gate_pass"] = bool(values["gate_pass"])
+        return {"config_index": int(index), "params": result.config(int(index)),
+                "backtest_run_id": result.run_ids.get(int(index)), **metrics}
+
+    rows = [row(int(i)) for i in top.index]
+    return {
+        "sweep_id": result.sweep_id,
+        "strategy": strategy,
+        "n_configs": len(result.table),
+        "rank_by": rank_by,
+        "best_params": rows[0]["params"] if rows else {},
+        "best": rows[0] if rows else None,
+        "top": rows,
+        "execution": fixed,
+    }
+
+
 def pipeline(
     job_id: int | None = None,
     *,
@@ -149,11 +303,17 @@ def pipeline(
     packs_root: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    preset: str | None = None,
+    keep: int = 1,
+    execution: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """build -> sweep -> gate -> train for ``model_id``; raises :class:`PipelineStopped` when the gate fails.
 
-    The gate backtests ``strategy`` (with the sweep's best parameters when a sweep ran, else
-    ``strategy_params``) on the model's ticker and timeframe under ``risk_profile``.
+    The sweep stage runs when ``grid`` or ``preset`` (a sweep preset of the model's pack) is
+    given, with ``strategy_params`` fixing what the grid leaves out. The gate backtests
+    ``strategy`` (with the sweep's best parameters when a sweep ran, else ``strategy_params``)
+    and ``execution`` on the model's ticker and timeframe under ``risk_profile``.
     """
     from sigma_lab.packs import get_model_config
 
@@ -168,16 +328,22 @@ def pipeline(
 
     params = dict(strategy_params or {})
     sweep_stage = FUNCTIONS.get("sweep")
-    if sweep_stage is not None:
+    if sweep_stage is not None and (grid is not None or preset is not None):
         record_stage(job_id, "sweep", "running")
         summary["sweep"] = sweep_stage(
             job_id, symbol=config.ticker, timeframe=config.data.timeframe, source=config.data.source,
             strategy=strategy, base_params=params, risk_profile=risk_profile, start=start, end=end,
+            grid=grid, preset=preset, pack=config.pack, keep=keep, execution=execution,
+            model_id=model_id, packs_root=packs_root,
         )
+        strategy = summary["sweep"].get("strategy") or strategy
         params = dict(summary["sweep"].get("best_params") or params)
         record_stage(job_id, "sweep", "succeeded", **summary["sweep"])
-    else:
+    elif sweep_stage is None:
         record_stage(job_id, "sweep", "skipped", reason="no job function is registered as 'sweep'")
+    else:
+        reason = "no grid or preset given; the gate uses strategy_params"
+        record_stage(job_id, "sweep", "skipped", reason=reason)
 
     record_stage(job_id, "gate", "running")
     verdict = backtest(
@@ -191,6 +357,7 @@ def pipeline(
         source=config.data.source,
         risk_profile=risk_profile,
         model_id=model_id,
+        execution={**dict(execution or {}), **dict((summary.get("sweep") or {}).get("execution") or {})},
     )
     summary["gate"] = {**verdict, "strategy": strategy, "strategy_params": params}
     if not verdict["gate_pass"]:
@@ -211,6 +378,7 @@ FUNCTIONS: dict[str, Stage] = {
     "build": build,
     "train": train,
     "backtest": backtest,
+    "sweep": sweep,
     "pipeline": pipeline,
 }
 

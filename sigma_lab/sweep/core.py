@@ -65,7 +65,7 @@ class SweepResult:
 
     def config(self, index: int) -> dict[str, Any]:
         """The parameters of configuration ``index`` as plain Python values."""
-        row = self.table.loc[index, self.params]
+        row = {name: self.table.at[index, name] for name in self.params}
         out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
