@@ -74,18 +74,6 @@ class ModelOut(Out):
     updated_at: dt.datetime | None = None
 
 
-class PolicyIn(Strict):
-    """A model's policy (the fields of a pack policy template)."""
-
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]*$")
-    description: str = Field(default="", max_length=2000)
-    risk_profile: Literal["conservative", "balanced", "aggressive"] = "balanced"
-    min_confidence: float = Field(default=0.55, ge=0.5, le=1.0)
-    allowed_hours: list[int] | None = Field(default=None, max_length=24)
-    direction: Literal["long", "short", "both"] = "both"
-    max_positions: int = Field(default=1, ge=1, le=1000)
-
-
 class PolicyOut(BaseModel):
     model_id: str
     version: int = Field(description="0 for the pack template the model names, 1+ for stored versions.")

@@ -293,14 +293,6 @@ def policy_template_for(model: packs.ModelConfig) -> packs.PolicyTemplate | None
     return packs.load_pack(model.pack).policy_templates.get(model.policy_template)
 
 
-def validate_policy(spec: Mapping[str, Any]) -> packs.PolicyTemplate:
-    """``spec`` parsed as a policy; :class:`SpecError` lists every problem."""
-    try:
-        return packs.PolicyTemplate.model_validate(dict(spec))
-    except ValidationError as exc:
-        raise SpecError("policy", _validation_errors(exc)) from None
-
-
 def explain_policy(model: packs.ModelConfig, spec: Mapping[str, Any]) -> dict[str, Any]:
     """A policy with defaults filled in, plus its validation errors and warnings for ``model``.
 

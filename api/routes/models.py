@@ -22,13 +22,13 @@ from api.schemas import (
     ModelOut,
     Page,
     PolicyExplain,
-    PolicyIn,
     PolicyOut,
     TrainRequest,
 )
 from sigma_lab import modelstore
 from sigma_lab.errors import NotFoundError
 from sigma_lab.packs import content_hash
+from sigma_lab.signals.policy import Policy
 from sigma_lab.store import Artifact, TrainingRun, repo
 from sigma_lab.train.artifacts import CARD_JSON
 
@@ -136,10 +136,12 @@ def get_policy(
 
 
 @router.put("/{model_id}/policy", status_code=201, response_model=PolicyOut)
-def put_policy(model_id: str, body: PolicyIn, work: WorkDep, key: Researcher) -> dict[str, Any]:
-    """Store a new version of the model's policy."""
+def put_policy(model_id: str, body: Policy, work: WorkDep, key: Researcher) -> dict[str, Any]:
+    """Store a new version of the model's policy: risk, execution, options and alerting sections
+    (numbers left out come from ``risk_profile``; ``min_confidence``, ``allowed_hours`` and
+    ``max_positions`` may be given at the top level as in pack templates)."""
     modelstore.model_config(work.session, model_id)
-    policy = modelstore.validate_policy(body.model_dump())
+    policy = body
     row = repo.add_policy_version(
         work.session,
         model_id,

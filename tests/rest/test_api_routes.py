@@ -97,24 +97,38 @@ def test_policy_versions_and_explain(client: TestClient, keys: Keys) -> None:
     client.post("/models", json=MODEL, headers=keys.researcher)
     template = client.get(f"/models/{MODEL_ID}/policy", headers=keys.viewer).json()
     assert template["version"] == 0 and template["source"] == "template"
-    for confidence in (0.6, 0.7):
-        put = client.put(
-            f"/models/{MODEL_ID}/policy",
-            json={"name": "mine", "min_confidence": confidence},
-            headers=keys.researcher,
-        )
+    bodies = (
+        {"name": "mine", "min_confidence": 0.6},
+        {
+            "name": "mine",
+            "risk_profile": "conservative",
+            "alerting": {"min_confidence": 0.7, "cooldown_bars": 3},
+            "execution": {"stop_atr": 1.5, "target_atr": 3.0},
+            "options": {"target_delta": 0.3},
+        },
+    )
+    for body in bodies:
+        put = client.put(f"/models/{MODEL_ID}/policy", json=body, headers=keys.researcher)
         assert put.status_code == 201, put.text
-    assert client.get(f"/models/{MODEL_ID}/policy", headers=keys.viewer).json()["version"] == 2
+    latest = client.get(f"/models/{MODEL_ID}/policy", headers=keys.viewer).json()
+    assert latest["version"] == 2 and latest["risk_profile"] == "conservative"
+    assert latest["spec"]["risk"]["risk_per_trade"] == 0.02 and latest["spec"]["execution"]["stop_atr"] == 1.5
+    assert (
+        latest["spec"]["options"]["target_delta"] == 0.3 and latest["spec"]["alerting"]["cooldown_bars"] == 3
+    )
     first = client.get(f"/models/{MODEL_ID}/policy", params={"version": 1}, headers=keys.viewer).json()
-    assert first["spec"]["min_confidence"] == 0.6
+    assert first["spec"]["alerting"]["min_confidence"] == 0.6
     explained = client.get(
         f"/models/{MODEL_ID}/policy/explain", params={"version": 1}, headers=keys.viewer
     ).json()
     assert explained["valid"] and explained["policy"]["direction"] == "both"
     bad = client.put(
-        f"/models/{MODEL_ID}/policy", json={"name": "x", "min_confidence": 2}, headers=keys.researcher
+        f"/models/{MODEL_ID}/policy",
+        json={"name": "x", "alerting": {"min_confidence": 2}},
+        headers=keys.researcher,
     )
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "min_confidence"]
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "alerting", "min_confidence"]
+    assert client.get(f"/models/{MODEL_ID}/policy", headers=keys.viewer).json()["version"] == 2
 
 
 def test_admin_creates_lists_updates_and_revokes_keys(client: TestClient, keys: Keys) -> None:
