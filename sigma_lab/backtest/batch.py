@@ -64,7 +64,7 @@ def _nan_div(a: float, b: float) -> float:
     return np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def stream_one(
     o: np.ndarray,
     h: np.ndarray,
@@ -95,97 +95,27 @@ def stream_one(
     With ``cross`` the signals are the crossings of ``a`` over ``b`` (entries up, exits down,
     short entries down, short exits up) filtered by ``direction``; otherwise they are the given
     boolean rows, already mapped to the direction. ``rec_i``/``rec_f`` are scratch trade buffers
-    with at least ``t1 - t0 + 1`` rows.
+    with at least ``t1 - t0 + 1`` rows. The bar loop is :func:`~sigma_lab.backtest.kernels.run_bars`,
+    compiled once with brackets and once without, so bracket checks cost nothing when unset.
     """
-    st = k.new_state(init_cash)
-    n = t1 - t0
-    prev = init_cash
-    peak = init_cash
-    mdd = 0.0
-    under = 0
-    longest = 0
-    exposed = 0
-    eq_sum = 0.0
-    shift = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    down2 = 0.0
-    eq = init_cash
     long_ok = direction != DIR_SHORT
     short_ok = direction != DIR_LONG
-    for t in range(t0, t1):
-        if cross:
-            up = False
-            dn = False
-            if t > 0:
-                at, bt, ap, bp = a[t], b[t], a[t - 1], b[t - 1]
-                up = at > bt and ap <= bp
-                dn = at < bt and ap >= bp
-            le = up and long_ok
-            lx = dn and long_ok
-            se = dn and short_ok
-            sx = up and short_ok
-        else:
-            le, lx, se, sx = le_row[t], lx_row[t], se_row[t], sx_row[t]
-        k.step(st, t, o[t], h[t], lo[t], c[t], le, lx, se, sx, frac[t], ref[t], cfg, rec_i, rec_f)
-        pos = st[k.S_POS]
-        eq = st[k.S_CASH] + pos * c[t]
-        x = (eq / prev - 1.0) - rf
-        prev = eq
-        if t == t0:
-            shift = x
-        d = x - shift
-        d2 = d * d
-        s1 += d
-        s2 += d2
-        s3 += d2 * d
-        s4 += d2 * d2
-        if x < 0.0:
-            down2 += x * x
-        eq_sum += eq
-        if pos != 0.0:
-            exposed += 1
-        if eq >= peak:
-            peak = eq
-            under = 0
-        else:
-            dd = eq / peak - 1.0
-            if dd < 0.0:
-                under += 1
-                if under > longest:
-                    longest = under
-                if dd < mdd:
-                    mdd = dd
-            else:
-                under = 0
-    _finish(
-        st, rec_f, n, eq, init_cash, ppy, mdd, longest, exposed, eq_sum, shift, s1, s2, s3, s4, down2, out
-    )
+    none = np.zeros(0)
+    if k.has_brackets(cfg):
+        res = k.run_bars(o, h, lo, c, a, b, le_row, lx_row, se_row, sx_row, cross, long_ok, short_ok, frac,
+                         ref, cfg, init_cash, rf, t0, t1, True, False, none, none, rec_i, rec_f)
+    else:
+        res = k.run_bars(o, h, lo, c, a, b, le_row, lx_row, se_row, sx_row, cross, long_ok, short_ok, frac,
+                         ref, cfg, init_cash, rf, t0, t1, False, False, none, none, rec_i, rec_f)
+    _finish(res, rec_f, t1 - t0, init_cash, ppy, out)
 
 
 @njit(cache=True, inline="always")
-def _finish(
-    st: np.ndarray,
-    rec_f: np.ndarray,
-    n: int,
-    final: float,
-    init_cash: float,
-    ppy: float,
-    mdd: float,
-    longest: int,
-    exposed: int,
-    eq_sum: float,
-    shift: float,
-    s1: float,
-    s2: float,
-    s3: float,
-    s4: float,
-    down2: float,
-    out: np.ndarray,
-) -> None:
-    """Turn one configuration's running sums into the metric row (conventions of ``metrics``)."""
+def _finish(res: tuple, rec_f: np.ndarray, n: int, init_cash: float, ppy: float, out: np.ndarray) -> None:
+    """Turn one configuration's running sums (the result of ``run_bars``) into its metric row,
+    with the conventions of :mod:`sigma_lab.backtest.metrics`."""
+    traded, m, final, mdd, longest, exposed, eq_sum = res[5], res[6], res[7], res[8], res[9], res[10], res[11]
+    shift, s1, s2, s3, s4, down2 = res[12], res[13], res[14], res[15], res[16], res[17]
     sq = np.sqrt(ppy)
     mean = shift + s1 / n
     m1 = s1 / n
@@ -213,11 +143,10 @@ def _finish(
     out[O_MDD] = mdd
     out[O_MDD_DUR] = longest
     out[O_EXPOSURE] = exposed / n
-    out[O_TURNOVER] = _nan_div(st[k.S_TRADED], eq_sum / n) / (n / ppy)
+    out[O_TURNOVER] = _nan_div(traded, eq_sum / n) / (n / ppy)
     out[O_FINAL] = final
     out[O_SKEW] = skew
     out[O_KURT] = kurt
-    m = int(st[k.S_N_TRADES])
     out[O_TRADES] = m
     if m == 0:
         for j in (O_WIN, O_PF, O_EXPECT, O_AVG_WIN, O_AVG_LOSS, O_PAYOFF, O_SQN, O_BEST, O_WORST):
@@ -227,6 +156,8 @@ def _finish(
     gross_win = 0.0
     gross_loss = 0.0
     total_pnl = 0.0
+    best = -np.inf
+    worst = np.inf
     for i in range(m):
         p = rec_f[i, k.F_PNL]
         total_pnl += p
@@ -235,6 +166,8 @@ def _finish(
             gross_win += p
         else:
             gross_loss -= p
+        best = max(best, rec_f[i, k.F_RET])
+        worst = min(worst, rec_f[i, k.F_RET])
     mean_pnl = total_pnl / m
     sqdev = 0.0
     for i in range(m):
@@ -253,8 +186,8 @@ def _finish(
     out[O_AVG_LOSS] = avg_loss
     out[O_PAYOFF] = _nan_div(avg_win, abs(avg_loss))
     out[O_SQN] = _nan_div(np.sqrt(m) * mean_pnl, pnl_std)
-    out[O_BEST] = st[k.S_BEST]
-    out[O_WORST] = st[k.S_WORST]
+    out[O_BEST] = best
+    out[O_WORST] = worst
 
 
 @njit(cache=True, parallel=True)

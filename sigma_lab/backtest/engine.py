@@ -165,12 +165,12 @@ def simulate_signals(bars: pd.DataFrame, entries: Any = None, exits: Any = None,
     cfg = _config_vector(s)
     o, h, lo, c = (np.ascontiguousarray(bars[k].to_numpy(dtype=np.float64))
                    for k in ("open", "high", "low", "close"))
-    equity, position, rec_i, rec_f, st = kernels.simulate(o, h, lo, c, le, lx, se, sx, frac, ref, cfg,
+    equity, position, rec_i, rec_f, traded = kernels.simulate(o, h, lo, c, le, lx, se, sx, frac, ref, cfg,
                                                           float(s.init_cash))
     trades = _ledger(idx, rec_i, rec_f)
     closed = trades["exit_reason"] != "end"
     metrics = compute_metrics(equity, position, trades.loc[closed, "pnl"].to_numpy(),
-                              trades.loc[closed, "return"].to_numpy(), float(st[kernels.S_TRADED]),
+                              trades.loc[closed, "return"].to_numpy(), float(traded),
                               float(s.init_cash), ppy, s.risk_free)
     return BacktestResult(
         bars=bars,

@@ -24,10 +24,14 @@ A trade still open after the last bar is not closed: its ledger row carries reas
 vectorbt. Stop levels are fractions of the entry fill price (slippage included) or ATR
 multiples of the ATR known at the decision bar.
 
-The state of one simulation is a float64 vector (``S_*`` slots) and its per-bar logic lives in
-small jitted helpers (:func:`open_position`, :func:`close_position`, :func:`check_brackets`,
-:func:`decide`), so a batched kernel can run many configurations through the same steps and
-stream statistics without storing equity. Closed-trade statistics are accumulated in the state.
+All of these rules live in one bar loop, :func:`run_bars`. Its configuration is read into local
+scalars once and its state (cash, position, entry, brackets, pending order) is kept in local
+variables, passed through small inlined helpers (:func:`open_position`, :func:`close_position`,
+:func:`execute`, :func:`bracket_exit`, :func:`decide`) as tuples, so the compiler holds it in
+registers. :func:`simulate` runs the loop keeping equity and positions per bar; the batched
+kernels (:mod:`sigma_lab.backtest.batch`) run the very same loop streaming running statistics
+instead, and specialise it by passing compile-time constant flags (crossing signals, brackets
+on or off), so a feature that is off costs nothing per bar and there is one copy of the rules.
 """
 
 from __future__ import annotations
@@ -46,117 +50,64 @@ NO_ORDER, GO_LONG, GO_SHORT, GO_FLAT = 0, 1, 2, 3
 C_FILL_AT_CLOSE, C_WHOLE, C_FEE, C_FIXED, C_SLIP, C_SL, C_TP, C_TRAIL, C_TIME, C_ATR = range(10)
 N_CONFIG = 10
 
-# state vector slots
-(
-    S_CASH,
-    S_POS,
-    S_ENTRY_PX,
-    S_ENTRY_IDX,
-    S_ENTRY_FEES,
-    S_EXTREME,
-    S_SL_PX,
-    S_TP_PX,
-    S_TRAIL,
-    S_PENDING,
-    S_PENDING_REASON,
-    S_PENDING_FRAC,
-    S_PENDING_REF,
-    S_N_TRADES,
-    S_N_WINS,
-    S_SUM_PNL,
-    S_SUMSQ_PNL,
-    S_GROSS_WIN,
-    S_GROSS_LOSS,
-    S_BEST,
-    S_WORST,
-    S_TRADED,
-    S_FEES,
-) = range(23)
-N_STATE = 23
-
 # trade record columns
 R_ENTRY_IDX, R_EXIT_IDX, R_SIDE, R_REASON = 0, 1, 2, 3
 F_ENTRY_PX, F_EXIT_PX, F_SIZE, F_PNL, F_RET, F_FEES = 0, 1, 2, 3, 4, 5
 
 
-@njit(cache=True)
-def new_state(init_cash: float) -> np.ndarray:
-    """A fresh, flat simulation state holding ``init_cash``."""
-    st = np.zeros(N_STATE)
-    st[S_CASH] = init_cash
-    st[S_SL_PX] = np.nan
-    st[S_TP_PX] = np.nan
-    st[S_TRAIL] = np.nan
-    st[S_BEST] = -np.inf
-    st[S_WORST] = np.inf
-    return st
+@njit(cache=True, inline="always")
+def has_brackets(cfg: np.ndarray) -> bool:
+    """Whether the configuration sets a stop-loss, a take-profit or a trailing stop."""
+    return cfg[C_SL] > 0 or cfg[C_TP] > 0 or cfg[C_TRAIL] > 0
 
 
 @njit(cache=True, inline="always")
-def open_position(st: np.ndarray, t: int, side: float, price: float, frac: float, ref: float,
-                  cfg: np.ndarray) -> None:
-    """Enter ``side`` (+1 long, -1 short) at market ``price`` committing ``frac`` of equity."""
+def open_position(side: float, price: float, frac: float, ref: float, cash: float, cfg: np.ndarray) -> tuple:
+    """Enter ``side`` (+1 long, -1 short) at market ``price`` committing ``frac`` of the cash.
+
+    Returns ``(opened, cash, position, fill, fees, stop-loss level, target level, trail)``;
+    the levels are NaN when unset, ``trail`` is the trailing distance (a fraction, or an ATR
+    amount with ``stop_mode="atr"``).
+    """
+    nan = np.nan
     if not frac > 0:
-        return
+        return False, cash, 0.0, nan, nan, nan, nan, nan
+    fee, fixed = cfg[C_FEE], cfg[C_FIXED]
     fill = price * (1.0 + side * cfg[C_SLIP])
-    equity = st[S_CASH]
-    shares = (frac * equity - cfg[C_FIXED]) / (fill * (1.0 + cfg[C_FEE]))
+    shares = (frac * cash - fixed) / (fill * (1.0 + fee))
     if cfg[C_WHOLE] > 0:
         shares = np.floor(shares)
     if not shares > 0:
-        return
-    fees = cfg[C_FEE] * shares * fill + cfg[C_FIXED]
-    st[S_CASH] -= side * shares * fill + fees
-    st[S_POS] = side * shares
-    st[S_ENTRY_PX] = fill
-    st[S_ENTRY_IDX] = t
-    st[S_ENTRY_FEES] = fees
-    st[S_EXTREME] = fill
-    st[S_TRADED] += shares * fill
-    st[S_FEES] += fees
+        return False, cash, 0.0, nan, nan, nan, nan, nan
+    fees = fee * shares * fill + fixed
+    cash -= side * shares * fill + fees
     atr = cfg[C_ATR] > 0
     sl, tp, trail = cfg[C_SL], cfg[C_TP], cfg[C_TRAIL]
-    st[S_SL_PX] = np.nan
-    st[S_TP_PX] = np.nan
-    st[S_TRAIL] = np.nan
+    sl_px, tp_px, trail_amt = nan, nan, nan
     if sl > 0:
-        st[S_SL_PX] = fill - side * sl * ref if atr else fill * (1.0 - side * sl)
+        sl_px = fill - side * sl * ref if atr else fill * (1.0 - side * sl)
     if tp > 0:
-        st[S_TP_PX] = fill + side * tp * ref if atr else fill * (1.0 + side * tp)
+        tp_px = fill + side * tp * ref if atr else fill * (1.0 + side * tp)
     if trail > 0:
-        st[S_TRAIL] = trail * ref if atr else trail
+        trail_amt = trail * ref if atr else trail
+    return True, cash, side * shares, fill, fees, sl_px, tp_px, trail_amt
 
 
 @njit(cache=True, inline="always")
-def close_position(st: np.ndarray, t: int, price: float, reason: int, cfg: np.ndarray,
-                   rec_i: np.ndarray, rec_f: np.ndarray) -> None:
-    """Exit the open position at market ``price``; record the trade when ``rec_i`` has room."""
-    pos = st[S_POS]
+def close_position(t: int, price: float, reason: int, pos: float, cash: float, entry_px: float,
+                   entry_idx: int, entry_fees: float, k: int, cfg: np.ndarray, rec_i: np.ndarray,
+                   rec_f: np.ndarray) -> tuple:
+    """Exit position ``pos`` at market ``price`` as trade number ``k`` (recorded when ``rec_i``
+    has room); returns ``(cash, traded value)``."""
     side = 1.0 if pos > 0 else -1.0
     shares = abs(pos)
     fill = price * (1.0 - side * cfg[C_SLIP])
     fees = cfg[C_FEE] * shares * fill + cfg[C_FIXED]
-    st[S_CASH] += side * shares * fill - fees
-    st[S_POS] = 0.0
-    st[S_TRADED] += shares * fill
-    st[S_FEES] += fees
-    entry_px = st[S_ENTRY_PX]
-    total_fees = st[S_ENTRY_FEES] + fees
-    pnl = side * shares * (fill - entry_px) - total_fees
-    ret = pnl / (shares * entry_px)
-    k = int(st[S_N_TRADES])
-    st[S_N_TRADES] = k + 1
-    st[S_SUM_PNL] += pnl
-    st[S_SUMSQ_PNL] += pnl * pnl
-    if pnl > 0:
-        st[S_N_WINS] += 1
-        st[S_GROSS_WIN] += pnl
-    else:
-        st[S_GROSS_LOSS] -= pnl
-    st[S_BEST] = max(st[S_BEST], ret)
-    st[S_WORST] = min(st[S_WORST], ret)
+    cash += side * shares * fill - fees
     if k < rec_i.shape[0]:
-        rec_i[k, R_ENTRY_IDX] = int(st[S_ENTRY_IDX])
+        total_fees = entry_fees + fees
+        pnl = side * shares * (fill - entry_px) - total_fees
+        rec_i[k, R_ENTRY_IDX] = entry_idx
         rec_i[k, R_EXIT_IDX] = t
         rec_i[k, R_SIDE] = int(side)
         rec_i[k, R_REASON] = reason
@@ -164,91 +115,91 @@ def close_position(st: np.ndarray, t: int, price: float, reason: int, cfg: np.nd
         rec_f[k, F_EXIT_PX] = fill
         rec_f[k, F_SIZE] = shares
         rec_f[k, F_PNL] = pnl
-        rec_f[k, F_RET] = ret
+        rec_f[k, F_RET] = pnl / (shares * entry_px)
         rec_f[k, F_FEES] = total_fees
+    return cash, shares * fill
 
 
 @njit(cache=True, inline="always")
-def execute(st: np.ndarray, t: int, order: int, reason: int, price: float, frac: float, ref: float,
-            cfg: np.ndarray, rec_i: np.ndarray, rec_f: np.ndarray) -> None:
-    """Carry out ``order`` at market ``price``: exit, enter, or exit then enter (reversal)."""
-    pos = st[S_POS]
-    if order == GO_FLAT:
-        if pos != 0.0:
-            close_position(st, t, price, reason, cfg, rec_i, rec_f)
-    elif order == GO_LONG:
-        if pos < 0.0:
-            close_position(st, t, price, SIGNAL, cfg, rec_i, rec_f)
-        if st[S_POS] == 0.0:
-            open_position(st, t, 1.0, price, frac, ref, cfg)
-    elif order == GO_SHORT:
-        if pos > 0.0:
-            close_position(st, t, price, SIGNAL, cfg, rec_i, rec_f)
-        if st[S_POS] == 0.0:
-            open_position(st, t, -1.0, price, frac, ref, cfg)
+def execute(t: int, order: int, reason: int, price: float, frac: float, ref: float, state: tuple,
+            cfg: np.ndarray, rec_i: np.ndarray, rec_f: np.ndarray) -> tuple:
+    """Carry out ``order`` at market ``price``: exit, enter, or exit then enter (reversal).
+
+    ``state`` (and the result) is ``(cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px,
+    tp_px, trail, traded, n_trades)``.
+    """
+    cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px, tp_px, trail, traded, n_trades = state
+    flat = order == GO_FLAT
+    if pos != 0.0 and (flat or (order == GO_LONG and pos < 0.0) or (order == GO_SHORT and pos > 0.0)):
+        cash, value = close_position(t, price, reason if flat else SIGNAL, pos, cash, entry_px, entry_idx,
+                                     entry_fees, n_trades, cfg, rec_i, rec_f)
+        pos = 0.0
+        traded += value
+        n_trades += 1
+    if (order == GO_LONG or order == GO_SHORT) and pos == 0.0:
+        side = 1.0 if order == GO_LONG else -1.0
+        opened, new_cash, new_pos, fill, fees, new_sl, new_tp, new_trail = open_position(
+            side, price, frac, ref, cash, cfg
+        )
+        if opened:
+            cash, pos, entry_px, entry_idx, entry_fees, extreme = new_cash, new_pos, fill, t, fees, fill
+            sl_px, tp_px, trail = new_sl, new_tp, new_trail
+            traded += abs(new_pos) * fill
+    return cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px, tp_px, trail, traded, n_trades
 
 
 @njit(cache=True, inline="always")
-def check_brackets(st: np.ndarray, t: int, o: float, h: float, lo: float, cfg: np.ndarray,
-                   rec_i: np.ndarray, rec_f: np.ndarray) -> None:
-    """Intrabar stop-loss / trailing stop / take-profit on one bar, then trail the extreme."""
-    pos = st[S_POS]
-    if pos == 0.0:
-        return
-    sl, tp, trail = st[S_SL_PX], st[S_TP_PX], st[S_TRAIL]
-    atr = cfg[C_ATR] > 0
+def bracket_exit(pos: float, o: float, h: float, lo: float, extreme: float, sl_px: float, tp_px: float,
+                 trail: float, atr: bool) -> tuple:
+    """Intrabar stop-loss / trailing stop / take-profit of an open position on one bar.
+
+    Returns ``(hit, exit price, reason, extreme)``: the extreme is trailed only when no level
+    is hit.
+    """
     if pos > 0:
         stop, reason = -np.inf, STOP_LOSS
-        if sl == sl:
-            stop = sl
+        if sl_px == sl_px:
+            stop = sl_px
         if trail == trail:
-            level = st[S_EXTREME] - trail if atr else st[S_EXTREME] * (1.0 - trail)
+            level = extreme - trail if atr else extreme * (1.0 - trail)
             if level > stop:
                 stop, reason = level, TRAILING_STOP
-        target = tp if tp == tp else np.inf
+        target = tp_px if tp_px == tp_px else np.inf
         if o <= stop:
-            close_position(st, t, o, reason, cfg, rec_i, rec_f)
-        elif o >= target:
-            close_position(st, t, o, TAKE_PROFIT, cfg, rec_i, rec_f)
-        elif lo <= stop:
-            close_position(st, t, stop, reason, cfg, rec_i, rec_f)
-        elif h >= target:
-            close_position(st, t, target, TAKE_PROFIT, cfg, rec_i, rec_f)
-        else:
-            st[S_EXTREME] = max(st[S_EXTREME], h)
-    else:
-        stop, reason = np.inf, STOP_LOSS
-        if sl == sl:
-            stop = sl
-        if trail == trail:
-            level = st[S_EXTREME] + trail if atr else st[S_EXTREME] * (1.0 + trail)
-            if level < stop:
-                stop, reason = level, TRAILING_STOP
-        target = tp if tp == tp else -np.inf
-        if o >= stop:
-            close_position(st, t, o, reason, cfg, rec_i, rec_f)
-        elif o <= target:
-            close_position(st, t, o, TAKE_PROFIT, cfg, rec_i, rec_f)
-        elif h >= stop:
-            close_position(st, t, stop, reason, cfg, rec_i, rec_f)
-        elif lo <= target:
-            close_position(st, t, target, TAKE_PROFIT, cfg, rec_i, rec_f)
-        else:
-            st[S_EXTREME] = min(st[S_EXTREME], lo)
+            return True, o, reason, extreme
+        if o >= target:
+            return True, o, TAKE_PROFIT, extreme
+        if lo <= stop:
+            return True, stop, reason, extreme
+        if h >= target:
+            return True, target, TAKE_PROFIT, extreme
+        return False, 0.0, SIGNAL, max(extreme, h)
+    stop, reason = np.inf, STOP_LOSS
+    if sl_px == sl_px:
+        stop = sl_px
+    if trail == trail:
+        level = extreme + trail if atr else extreme * (1.0 + trail)
+        if level < stop:
+            stop, reason = level, TRAILING_STOP
+    target = tp_px if tp_px == tp_px else -np.inf
+    if o >= stop:
+        return True, o, reason, extreme
+    if o <= target:
+        return True, o, TAKE_PROFIT, extreme
+    if h >= stop:
+        return True, stop, reason, extreme
+    if lo <= target:
+        return True, target, TAKE_PROFIT, extreme
+    return False, 0.0, SIGNAL, min(extreme, lo)
 
 
 @njit(cache=True, inline="always")
-def decide(st: np.ndarray, t: int, le: bool, lx: bool, se: bool, sx: bool, cfg: np.ndarray) -> tuple:
-    """The order (and its exit reason) decided on bar t's close from the signals and time stop."""
+def decide(pos: float, le: bool, lx: bool, se: bool, sx: bool, time_exit: bool) -> tuple:
+    """The order (and its exit reason) decided on a bar's close from the signals and time stop."""
     if le and lx:
         le, lx = False, False
     if se and sx:
         se, sx = False, False
-    pos = st[S_POS]
-    time_exit = False
-    if pos != 0.0 and cfg[C_TIME] > 0:
-        held = t - st[S_ENTRY_IDX] + (0.0 if cfg[C_FILL_AT_CLOSE] > 0 else 1.0)
-        time_exit = held >= cfg[C_TIME]
     if pos > 0:
         if se:
             return GO_SHORT, SIGNAL
@@ -272,26 +223,152 @@ def decide(st: np.ndarray, t: int, le: bool, lx: bool, se: bool, sx: bool, cfg: 
 
 
 @njit(cache=True, inline="always")
-def step(st: np.ndarray, t: int, o: float, h: float, lo: float, c: float, le: bool, lx: bool,
-         se: bool, sx: bool, frac: float, ref: float, cfg: np.ndarray, rec_i: np.ndarray,
-         rec_f: np.ndarray) -> None:
-    """Advance one simulation by bar t: pending fill, brackets, decision (and close fill)."""
+def run_bars(
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    le_row: np.ndarray,
+    lx_row: np.ndarray,
+    se_row: np.ndarray,
+    sx_row: np.ndarray,
+    cross: bool,
+    long_ok: bool,
+    short_ok: bool,
+    frac: np.ndarray,
+    ref: np.ndarray,
+    cfg: np.ndarray,
+    init_cash: float,
+    rf: float,
+    t0: int,
+    t1: int,
+    brackets: bool,
+    keep: bool,
+    equity: np.ndarray,
+    position: np.ndarray,
+    rec_i: np.ndarray,
+    rec_f: np.ndarray,
+) -> tuple:
+    """Simulate one configuration over bars ``[t0, t1)``: the execution rules, once.
+
+    Signals: with ``cross`` the crossings of ``a`` over ``b`` (up: long entry and short exit;
+    down: long exit and short entry) gated by ``long_ok``/``short_ok``; otherwise the boolean
+    rows. ``brackets`` may be False only when ``cfg`` sets no bracket (:func:`has_brackets`).
+    With ``keep`` the equity and position at each bar's close are written to ``equity[t]`` and
+    ``position[t]``; otherwise the per-bar returns (excess of the per-period rate ``rf``) are
+    folded into running statistics. Closed trades are written to ``rec_i``/``rec_f`` while they
+    have room. Callers pass ``cross``, ``brackets`` and ``keep`` as constants, so each caller
+    compiles only the branches it uses.
+
+    Returns ``(cash, pos, entry_px, entry_idx, entry_fees, traded, n_trades, final equity,
+    max drawdown, longest drawdown, exposed bars, equity sum, shift, s1, s2, s3, s4, downside
+    sum of squares)``, where ``s1..s4`` are the sums of powers of the excess returns minus
+    ``shift`` (the first one); the statistics are zero with ``keep``.
+    """
     at_close = cfg[C_FILL_AT_CLOSE] > 0
-    if not at_close and st[S_PENDING] != NO_ORDER:
-        execute(st, t, int(st[S_PENDING]), int(st[S_PENDING_REASON]), o, st[S_PENDING_FRAC],
-                st[S_PENDING_REF], cfg, rec_i, rec_f)
-        st[S_PENDING] = NO_ORDER
-    if st[S_POS] != 0.0 and (not at_close or st[S_ENTRY_IDX] < t):
-        check_brackets(st, t, o, h, lo, cfg, rec_i, rec_f)
-    order, reason = decide(st, t, le, lx, se, sx, cfg)
-    if order != NO_ORDER:
-        if at_close:
-            execute(st, t, order, reason, c, frac, ref, cfg, rec_i, rec_f)
+    atr = cfg[C_ATR] > 0
+    time_n = int(cfg[C_TIME])
+    time_on = time_n > 0
+    held_extra = 0 if at_close else 1
+    nan = np.nan
+    state = (init_cash, 0.0, nan, 0, nan, nan, nan, nan, nan, 0.0, 0)
+    pending = NO_ORDER
+    pending_reason = SIGNAL
+    pending_frac = 0.0
+    pending_ref = 0.0
+    prev = init_cash
+    eq = init_cash
+    peak = init_cash
+    mdd = 0.0
+    under = 0
+    longest = 0
+    exposed = 0
+    eq_sum = 0.0
+    shift = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    down2 = 0.0
+    for t in range(t0, t1):
+        if cross:
+            up = False
+            dn = False
+            if t > 0:
+                at, bt, ap, bp = a[t], b[t], a[t - 1], b[t - 1]
+                up = at > bt and ap <= bp
+                dn = at < bt and ap >= bp
+            le = up and long_ok
+            lx = dn and long_ok
+            se = dn and short_ok
+            sx = up and short_ok
         else:
-            st[S_PENDING] = order
-            st[S_PENDING_REASON] = reason
-            st[S_PENDING_FRAC] = frac
-            st[S_PENDING_REF] = ref
+            le, lx, se, sx = le_row[t], lx_row[t], se_row[t], sx_row[t]
+        if not at_close and pending != NO_ORDER:
+            state = execute(t, pending, pending_reason, o[t], pending_frac, pending_ref, state, cfg, rec_i,
+                            rec_f)
+            pending = NO_ORDER
+        cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px, tp_px, trail, traded, n_trades = state
+        if brackets and pos != 0.0 and (not at_close or entry_idx < t):
+            hit, price, reason, extreme = bracket_exit(pos, o[t], h[t], lo[t], extreme, sl_px, tp_px, trail,
+                                                       atr)
+            if hit:
+                cash, value = close_position(t, price, reason, pos, cash, entry_px, entry_idx, entry_fees,
+                                             n_trades, cfg, rec_i, rec_f)
+                pos = 0.0
+                traded += value
+                n_trades += 1
+            state = (cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px, tp_px, trail, traded,
+                     n_trades)
+        time_exit = time_on and pos != 0.0 and t - entry_idx + held_extra >= time_n
+        order, reason = decide(pos, le, lx, se, sx, time_exit)
+        if order != NO_ORDER:
+            if at_close:
+                state = execute(t, order, reason, c[t], frac[t], ref[t], state, cfg, rec_i, rec_f)
+                cash, pos = state[0], state[1]
+            else:
+                pending = order
+                pending_reason = reason
+                pending_frac = frac[t]
+                pending_ref = ref[t]
+        eq = cash + pos * c[t]
+        if keep:
+            equity[t] = eq
+            position[t] = pos
+        else:
+            x = (eq / prev - 1.0) - rf
+            prev = eq
+            if t == t0:
+                shift = x
+            d = x - shift
+            d2 = d * d
+            s1 += d
+            s2 += d2
+            s3 += d2 * d
+            s4 += d2 * d2
+            if x < 0.0:
+                down2 += x * x
+            eq_sum += eq
+            if pos != 0.0:
+                exposed += 1
+            if eq >= peak:
+                peak = eq
+                under = 0
+            else:
+                dd = eq / peak - 1.0
+                if dd < 0.0:
+                    under += 1
+                    if under > longest:
+                        longest = under
+                    if dd < mdd:
+                        mdd = dd
+                else:
+                    under = 0
+    cash, pos, entry_px, entry_idx, entry_fees, extreme, sl_px, tp_px, trail, traded, n_trades = state
+    return (cash, pos, entry_px, entry_idx, entry_fees, traded, n_trades, eq, mdd, longest, exposed,
+            eq_sum, shift, s1, s2, s3, s4, down2)
 
 
 @njit(cache=True)
@@ -308,34 +385,29 @@ def simulate(
     ref: np.ndarray,
     cfg: np.ndarray,
     init_cash: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Run one backtest over all bars.
 
     ``frac[t]`` is the fraction of equity an entry decided at t commits, ``ref[t]`` the ATR
     known at t (for ATR-multiple brackets), ``cfg`` the configuration vector (``C_*`` slots).
     Returns equity and position (signed shares) per bar, integer and float trade records
-    (closed trades, then the open one with reason END, if any) and the final state.
+    (closed trades, then the open one with reason END, if any) and the traded value of all fills.
     """
     n = close.shape[0]
     equity = np.empty(n)
     position = np.empty(n)
     rec_i = np.zeros((n + 1, 4), dtype=np.int64)
     rec_f = np.zeros((n + 1, 6))
-    st = new_state(init_cash)
-    for t in range(n):
-        step(st, t, open_[t], high[t], low[t], close[t], long_entry[t], long_exit[t], short_entry[t],
-             short_exit[t], frac[t], ref[t], cfg, rec_i, rec_f)
-        pos = st[S_POS]
-        position[t] = pos
-        equity[t] = st[S_CASH] + pos * close[t]
-    k = int(st[S_N_TRADES])
-    if st[S_POS] != 0.0 and n > 0:
-        pos = st[S_POS]
+    none = np.zeros(0)
+    res = run_bars(open_, high, low, close, none, none, long_entry, long_exit, short_entry, short_exit, False,
+                   True, True, frac, ref, cfg, init_cash, 0.0, 0, n, has_brackets(cfg), True, equity,
+                   position, rec_i, rec_f)
+    pos, entry_px, entry_idx, entry_fees, traded, k = res[1], res[2], res[3], res[4], res[5], res[6]
+    if pos != 0.0 and n > 0:
         side = 1.0 if pos > 0 else -1.0
         shares = abs(pos)
-        entry_px = st[S_ENTRY_PX]
-        pnl = side * shares * (close[n - 1] - entry_px) - st[S_ENTRY_FEES]
-        rec_i[k, R_ENTRY_IDX] = int(st[S_ENTRY_IDX])
+        pnl = side * shares * (close[n - 1] - entry_px) - entry_fees
+        rec_i[k, R_ENTRY_IDX] = entry_idx
         rec_i[k, R_EXIT_IDX] = n - 1
         rec_i[k, R_SIDE] = int(side)
         rec_i[k, R_REASON] = END
@@ -344,6 +416,6 @@ def simulate(
         rec_f[k, F_SIZE] = shares
         rec_f[k, F_PNL] = pnl
         rec_f[k, F_RET] = pnl / (shares * entry_px)
-        rec_f[k, F_FEES] = st[S_ENTRY_FEES]
+        rec_f[k, F_FEES] = entry_fees
         k += 1
-    return equity, position, rec_i[:k].copy(), rec_f[:k].copy(), st
+    return equity, position, rec_i[:k].copy(), rec_f[:k].copy(), traded

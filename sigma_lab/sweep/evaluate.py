@@ -10,6 +10,7 @@ on each configuration, never on the chunk it sits in.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from sigma_lab.backtest.scores import SCORE_KEYS, ScoreParams, score_signals
 from sigma_lab.backtest.settings import EXECUTION_KEYS, ExecutionSettings, execution_settings, pydantic_error
 from sigma_lab.backtest.strategies import get_strategy, indicator_values
 from sigma_lab.errors import ConfigError
+from sigma_lab.indicators import get as get_indicator
 
 #: Strategies whose signals are crossings of two moving averages: they run on the shared-table kernel.
 CROSS_STRATEGIES: dict[str, str] = {"sma_cross": "sma", "ema_cross": "ema"}
@@ -92,7 +94,7 @@ def evaluate_chunk(ctx: SweepContext, configs: pd.DataFrame) -> np.ndarray:
     m = len(configs)
     combos, exec_idx = _records(configs, exec_cols)
     settings = [_settings(ctx, exec_cols, v) for v in combos]
-    ppy_auto = periods_per_year(bars.index[t0:t1])
+    ppy_auto = periods_per_year(bars.index[t0:t1]) if any(not s.periods_per_year for s in settings) else 0.0
     ppys = np.array([float(s.periods_per_year or ppy_auto) for s in settings])
     confidence = None
     if ctx.strategy is None:
@@ -146,14 +148,34 @@ def evaluate_chunk(ctx: SweepContext, configs: pd.DataFrame) -> np.ndarray:
         _, sig_idx = _records(configs, sig_cols)
         periods = sorted({p[name] for p in params for name in ("fast", "slow")})
         row = {p: i for i, p in enumerate(periods)}
-        name = CROSS_STRATEGIES[ctx.strategy]
-        table = np.empty((len(periods), len(bars)))
-        for i, p in enumerate(periods):
-            table[i] = indicator_values(bars, name, period=int(p))
+        table = _average_table(bars, CROSS_STRATEGIES[ctx.strategy], periods)
         fast = np.array([row[p["fast"]] for p in params], dtype=np.int64)[sig_idx]
         slow = np.array([row[p["slow"]] for p in params], dtype=np.int64)[sig_idx]
         return batch.sweep_cross(o, h, lo, c, table, fast, slow, direction, *common)
     return _evaluate_signals(ctx, configs, sig_cols, settings, exec_idx, (o, h, lo, c), common)
+
+
+def _average_table(bars: pd.DataFrame, name: str, periods: list[int]) -> np.ndarray:
+    """One row per period of moving average ``name`` (values of ``indicator_values``).
+
+    Rows are filled in place by the indicator's own kernel (``fills`` indicators write into the
+    rows they are given) with its warm-up masked, as the registry's ``compute`` does, without
+    building a DataFrame per period; two threads share the rows (the kernels release the GIL).
+    """
+    ind = get_indicator(name)
+    table = np.empty((len(periods), len(bars)))
+
+    def fill(i: int) -> None:
+        params = ind.resolve({"period": int(periods[i])})
+        if ind.fills:
+            ind.fn(bars, table[i : i + 1], **params)
+            table[i, : int(ind.warmup(**params))] = np.nan
+        else:
+            table[i] = indicator_values(bars, name, **params)
+
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(fill, range(len(periods))))
+    return table
 
 
 def _signal_set(ctx: SweepContext, values: dict[str, Any]) -> tuple[np.ndarray, ...]:
