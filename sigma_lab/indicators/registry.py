@@ -216,12 +216,29 @@ def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
     """
     ind = get(name)
     plan = _plan(ind, params)
-    columns = bars.columns
-    missing = [c for c in ind.inputs if c not in columns]
+    block = np.empty((len(plan.columns), len(bars)), dtype="float64")
+    _fill(ind, plan, bars, block)
+    # a shallow copy of the cached column index, so renaming one result's axis leaves the cache alone
+    return pd.DataFrame(block.T, index=bars.index, columns=plan.columns.copy(), copy=False)
+
+
+def compute_into(bars: pd.DataFrame, name: str, out: np.ndarray, **params: Any) -> None:
+    """Write one indicator's outputs into the rows of ``out`` (outputs by bars), warm-up as NaN.
+
+    The array form of :func:`compute`, for callers that gather many indicators in one table.
+    """
+    ind = get(name)
+    plan = _plan(ind, params)
+    if out.shape != (len(plan.columns), len(bars)):
+        raise ValueError(f"out has shape {out.shape}; {name!r} needs {(len(plan.columns), len(bars))}")
+    _fill(ind, plan, bars, out)
+
+
+def _fill(ind: Indicator, plan: _Plan, bars: pd.DataFrame, block: np.ndarray) -> None:
+    missing = [c for c in ind.inputs if c not in bars.columns]
     if missing:
-        raise ConfigError(f"indicator {name!r} needs columns {missing} that the bars do not have")
+        raise ConfigError(f"indicator {ind.name!r} needs columns {missing} that the bars do not have")
     n = len(bars)
-    block = np.empty((len(plan.columns), n), dtype="float64")
     if ind.fills:
         ind.fn(bars, block, **plan.params)
     else:
@@ -230,13 +247,11 @@ def compute(bars: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
             arr = np.asarray(values[out], dtype="float64")
             if arr.shape != (n,):
                 raise RuntimeError(
-                    f"indicator {name!r} output {out!r} has shape {arr.shape}, expected {(n,)}"
+                    f"indicator {ind.name!r} output {out!r} has shape {arr.shape}, expected {(n,)}"
                 )
             block[j] = arr
     if plan.warmup > 0:
         block[:, : plan.warmup] = np.nan
-    # a shallow copy of the cached column index, so renaming one result's axis leaves the cache alone
-    return pd.DataFrame(block.T, index=bars.index, columns=plan.columns.copy(), copy=False)
 
 
 def catalog() -> pd.DataFrame:

@@ -23,9 +23,9 @@ from sigma_lab.backtest.engine import _config_vector, _fractions, atr
 from sigma_lab.backtest.metrics import periods_per_year, risk_free_per_period
 from sigma_lab.backtest.scores import SCORE_KEYS, ScoreParams, score_signals
 from sigma_lab.backtest.settings import EXECUTION_KEYS, ExecutionSettings, execution_settings, pydantic_error
-from sigma_lab.backtest.strategies import get_strategy, indicator_values
+from sigma_lab.backtest.strategies import get_strategy
 from sigma_lab.errors import ConfigError
-from sigma_lab.indicators import get as get_indicator
+from sigma_lab.indicators.registry import compute_into
 
 #: Strategies whose signals are crossings of two moving averages: they run on the shared-table kernel.
 CROSS_STRATEGIES: dict[str, str] = {"sma_cross": "sma", "ema_cross": "ema"}
@@ -156,22 +156,13 @@ def evaluate_chunk(ctx: SweepContext, configs: pd.DataFrame) -> np.ndarray:
 
 
 def _average_table(bars: pd.DataFrame, name: str, periods: list[int]) -> np.ndarray:
-    """One row per period of moving average ``name`` (values of ``indicator_values``).
-
-    Rows are filled in place by the indicator's own kernel (``fills`` indicators write into the
-    rows they are given) with its warm-up masked, as the registry's ``compute`` does, without
-    building a DataFrame per period; two threads share the rows (the kernels release the GIL).
-    """
-    ind = get_indicator(name)
+    """One row per period of moving average ``name``, filled in place by
+    :func:`~sigma_lab.indicators.registry.compute_into` (no DataFrame per period); two threads
+    share the rows (the kernels release the GIL)."""
     table = np.empty((len(periods), len(bars)))
 
     def fill(i: int) -> None:
-        params = ind.resolve({"period": int(periods[i])})
-        if ind.fills:
-            ind.fn(bars, table[i : i + 1], **params)
-            table[i, : int(ind.warmup(**params))] = np.nan
-        else:
-            table[i] = indicator_values(bars, name, **params)
+        compute_into(bars, name, table[i : i + 1], period=int(periods[i]))
 
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         list(pool.map(fill, range(len(periods))))

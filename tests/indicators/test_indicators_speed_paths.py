@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sigma_lab.errors import ConfigError
-from sigma_lab.indicators import compute
+from sigma_lab.indicators import compute, compute_into
 from sigma_lab.indicators.kernels import RESUM_EVERY
 
 
@@ -50,3 +50,13 @@ def test_a_prefix_of_the_bars_gives_the_same_values_across_a_resum_boundary():
     cut = RESUM_EVERY + 11
     part = compute(_bars(close[:cut]), "bbands", period=30, nstd=2.0)
     pd.testing.assert_frame_equal(full.iloc[:cut], part)
+
+
+def test_compute_into_writes_what_compute_returns_and_checks_the_shape():
+    bars = _bars(100 + np.cumsum(np.random.default_rng(5).normal(size=300)))
+    expected = compute(bars, "macd", fast=5, slow=13, signal=4)
+    out = np.full((3, len(bars)), 7.0)
+    compute_into(bars, "macd", out, fast=5, slow=13, signal=4)
+    np.testing.assert_array_equal(out, expected.to_numpy().T)
+    with pytest.raises(ValueError, match="needs"):
+        compute_into(bars, "macd", np.empty((2, len(bars))))
