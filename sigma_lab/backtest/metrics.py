@@ -57,6 +57,20 @@ METRIC_KEYS: tuple[str, ...] = (
     "worst_trade",
 )
 
+#: Metrics that are fractions and read best as percentages.
+PERCENT_METRICS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "ann_volatility",
+        "max_drawdown",
+        "win_rate",
+        "exposure",
+        "best_trade",
+        "worst_trade",
+    }
+)
+
 _DAY_NS = 86_400 * 10**9
 
 
@@ -98,8 +112,9 @@ def _nan_div(a: float, b: float) -> float:
     return a / b if b != 0 and not math.isnan(b) else math.nan
 
 
-def return_metrics(returns: np.ndarray, equity: np.ndarray, init_cash: float, ppy: float,
-                   risk_free: float = 0.0) -> dict[str, float]:
+def return_metrics(
+    returns: np.ndarray, equity: np.ndarray, init_cash: float, ppy: float, risk_free: float = 0.0
+) -> dict[str, float]:
     """Equity-curve metrics: total return, CAGR, volatility, Sharpe, Sortino, Calmar, drawdown."""
     n = len(returns)
     nan = math.nan
@@ -136,8 +151,17 @@ def trade_metrics(pnl: np.ndarray, returns: np.ndarray) -> dict[str, float]:
     n = len(pnl)
     nan = math.nan
     if n == 0:
-        keys = ("win_rate", "profit_factor", "expectancy", "avg_win", "avg_loss", "payoff_ratio", "sqn",
-                "best_trade", "worst_trade")
+        keys = (
+            "win_rate",
+            "profit_factor",
+            "expectancy",
+            "avg_win",
+            "avg_loss",
+            "payoff_ratio",
+            "sqn",
+            "best_trade",
+            "worst_trade",
+        )
         return dict.fromkeys(keys, nan) | {"trades": 0}
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
     gross_win, gross_loss = float(wins.sum()), float(-losses.sum())
@@ -158,9 +182,16 @@ def trade_metrics(pnl: np.ndarray, returns: np.ndarray) -> dict[str, float]:
     }
 
 
-def compute_metrics(equity: np.ndarray, position: np.ndarray, trade_pnl: np.ndarray,
-                    trade_returns: np.ndarray, traded_value: float, init_cash: float, ppy: float,
-                    risk_free: float = 0.0) -> dict[str, float]:
+def compute_metrics(
+    equity: np.ndarray,
+    position: np.ndarray,
+    trade_pnl: np.ndarray,
+    trade_returns: np.ndarray,
+    traded_value: float,
+    init_cash: float,
+    ppy: float,
+    risk_free: float = 0.0,
+) -> dict[str, float]:
     """Every metric of :data:`METRIC_KEYS` from the arrays of one backtest."""
     returns = per_bar_returns(equity, init_cash)
     out = return_metrics(returns, equity, init_cash, ppy, risk_free) | trade_metrics(trade_pnl, trade_returns)

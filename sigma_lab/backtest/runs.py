@@ -47,37 +47,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import ValidationError
 
 import sigma_lab
 from sigma_lab.backtest.engine import BacktestResult
 from sigma_lab.backtest.gate import PROFILES, GateResult, gate
-from sigma_lab.backtest.metrics import METRIC_KEYS, periods_per_year
-from sigma_lab.backtest.scores import SCORE_KEYS, ScoreParams, run_scores
+from sigma_lab.backtest.metrics import METRIC_KEYS, PERCENT_METRICS, periods_per_year
+from sigma_lab.backtest.scores import resolve_score_keywords, run_scores
 from sigma_lab.backtest.settings import (
     EXECUTION_KEYS,
-    ExecutionSettings,
     execution_settings,
-    pydantic_error,
 )
 from sigma_lab.backtest.strategies import get_strategy, run_strategy
 from sigma_lab.data.bars import BAR_COLUMNS, OPTIONAL_COLUMNS, validate_bars
 from sigma_lab.errors import ConfigError, NotFoundError, SigmaError
 
 RUN_KINDS: tuple[str, ...] = ("strategy", "model", "signals")
-#: Metrics shown by :func:`format_report` as percentages.
-_PERCENT = frozenset(
-    {
-        "total_return",
-        "cagr",
-        "ann_volatility",
-        "max_drawdown",
-        "win_rate",
-        "exposure",
-        "best_trade",
-        "worst_trade",
-    }
-)
 _FOLD_METRICS = ("trades", "total_return", "sharpe", "max_drawdown", "win_rate")
 
 
@@ -143,22 +127,6 @@ def bars_hash(bars: pd.DataFrame) -> str:
 def _check_profile(risk_profile: str) -> None:
     if risk_profile not in PROFILES:
         raise ConfigError(f"unknown risk_profile {risk_profile!r}; use one of {sorted(PROFILES)}")
-
-
-def _resolve_scores(kw: Mapping[str, Any], what: str) -> tuple[ScoreParams, ExecutionSettings]:
-    """Score parameters and execution settings from keywords; unknown or invalid ones raise."""
-    unknown = sorted(set(kw) - SCORE_KEYS - EXECUTION_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"unknown keyword {unknown[0]!r} for {what}; score keywords are {sorted(SCORE_KEYS)}, "
-            f"execution keywords {sorted(EXECUTION_KEYS)}"
-        )
-    try:
-        params = ScoreParams(**{k: v for k, v in kw.items() if k in SCORE_KEYS})
-    except ValidationError as exc:
-        raise pydantic_error(exc, "score parameter") from None
-    settings = execution_settings(**{k: v for k, v in kw.items() if k in EXECUTION_KEYS})
-    return params, settings
 
 
 def _bps(fraction: float) -> float:
@@ -333,7 +301,7 @@ def run_model(
 
     _check_profile(risk_profile)
     kw = {**model_defaults(model_id), **score_params_and_execution}
-    score_params, settings = _resolve_scores(kw, "run_model")
+    score_params, settings = resolve_score_keywords(kw, "run_model")
     inputs = _load_model_inputs(model_id, run_id)
     bars, scores, model = inputs.bars, inputs.scores, inputs.model
     if settings.periods_per_year is None:
@@ -721,7 +689,7 @@ def rerun(run_id: int) -> BacktestResult:
 def _fmt(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if key in _PERCENT:
+    if key in PERCENT_METRICS:
         return f"{100 * float(value):.2f} %"
     if key in ("trades", "max_drawdown_duration", "bars", "n_test"):
         return f"{int(value)}"

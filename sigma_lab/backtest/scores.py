@@ -28,6 +28,7 @@ its condition no longer holds, otherwise only brackets, time stop and opposite e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from sigma_lab.backtest.engine import BacktestResult, simulate_signals
-from sigma_lab.backtest.settings import EXECUTION_KEYS, execution_settings, pydantic_error
+from sigma_lab.backtest.settings import EXECUTION_KEYS, ExecutionSettings, execution_settings, pydantic_error
 from sigma_lab.data.bars import validate_bars
 from sigma_lab.errors import ConfigError
 
@@ -170,24 +171,29 @@ def score_signals(
     return long_ok, short_ok, confidence
 
 
-def run_scores(bars: pd.DataFrame, scores: Any, **score_params_and_execution: Any) -> BacktestResult:
-    """Backtest model scores (known at each bar's close) under the execution settings.
-
-    Score keywords are those of :class:`ScoreParams`, beside the execution keywords; an
-    unknown or invalid one raises ConfigError naming it.
-    """
-    kw = score_params_and_execution
+def resolve_score_keywords(kw: Mapping[str, Any], what: str) -> tuple[ScoreParams, ExecutionSettings]:
+    """Score parameters and execution settings from one set of keywords; an unknown or invalid
+    keyword raises ConfigError naming it (``what`` says whose keywords they are)."""
     unknown = sorted(set(kw) - SCORE_KEYS - EXECUTION_KEYS)
     if unknown:
         raise ConfigError(
-            f"unknown keyword {unknown[0]!r} for run_scores; score keywords are {sorted(SCORE_KEYS)}, "
+            f"unknown keyword {unknown[0]!r} for {what}; score keywords are {sorted(SCORE_KEYS)}, "
             f"execution keywords {sorted(EXECUTION_KEYS)}"
         )
     try:
         params = ScoreParams(**{k: v for k, v in kw.items() if k in SCORE_KEYS})
     except ValidationError as exc:
         raise pydantic_error(exc, "score parameter") from None
-    settings = execution_settings(**{k: v for k, v in kw.items() if k in EXECUTION_KEYS})
+    return params, execution_settings(**{k: v for k, v in kw.items() if k in EXECUTION_KEYS})
+
+
+def run_scores(bars: pd.DataFrame, scores: Any, **score_params_and_execution: Any) -> BacktestResult:
+    """Backtest model scores (known at each bar's close) under the execution settings.
+
+    Score keywords are those of :class:`ScoreParams`, beside the execution keywords; an
+    unknown or invalid one raises ConfigError naming it.
+    """
+    params, settings = resolve_score_keywords(score_params_and_execution, "run_scores")
     bars = validate_bars(bars)
     long_ok, short_ok, confidence = score_signals(bars, scores, params, direction=settings.direction)
     long_exit = ~long_ok if params.exit_when_off else np.zeros_like(long_ok)

@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from sigma_lab.backtest.metrics import PERCENT_METRICS
+
 #: metric -> (short label, plain-language explanation).
 GLOSSARY: dict[str, tuple[str, str]] = {
     "total_return": (
@@ -128,18 +130,6 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "accuracy": ("Accuracy", "The share of out-of-fold predictions whose most likely class was right."),
 }
 
-_PERCENT = frozenset(
-    {
-        "total_return",
-        "cagr",
-        "ann_volatility",
-        "max_drawdown",
-        "win_rate",
-        "exposure",
-        "best_trade",
-        "worst_trade",
-    }
-)
 _INTEGER = frozenset({"trades", "max_drawdown_duration"})
 
 
@@ -164,7 +154,7 @@ def format_value(metric: str, value: Any) -> str:
     number = float(value)
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
-    if metric in _PERCENT:
+    if metric in PERCENT_METRICS:
         return f"{100 * number:.2f} %"
     if metric in _INTEGER:
         return f"{int(number)}"
