@@ -73,9 +73,9 @@ def _row_dict(row: ModelRow) -> dict[str, Any]:
     return out
 
 
-def _pack_dict(cfg: packs.ModelConfig) -> dict[str, Any]:
+def _fields(cfg: packs.ModelConfig) -> dict[str, Any]:
+    """The ``model_configs`` row's columns for ``cfg``."""
     return {
-        "id": None,
         "model_id": cfg.model_id,
         "pack": cfg.pack,
         "ticker": cfg.ticker or cfg.universe,
@@ -86,10 +86,11 @@ def _pack_dict(cfg: packs.ModelConfig) -> dict[str, Any]:
         "indicator_set": cfg.indicator_set,
         "spec": cfg.model_dump(mode="json"),
         "content_hash": packs.content_hash(cfg),
-        "created_at": None,
-        "updated_at": None,
-        "source": "pack",
     }
+
+
+def _pack_dict(cfg: packs.ModelConfig) -> dict[str, Any]:
+    return {"id": None, **_fields(cfg), "created_at": None, "updated_at": None, "source": "pack"}
 
 
 def get_model(session: Session, model_id: str) -> dict[str, Any]:
@@ -149,18 +150,7 @@ def _template(pack: packs.Pack, name: str | None, cadence: str) -> packs.ModelCo
 
 
 def _store(session: Session, cfg: packs.ModelConfig, row: ModelRow | None = None) -> ModelRow:
-    fields = {
-        "model_id": cfg.model_id,
-        "pack": cfg.pack,
-        "ticker": cfg.ticker or cfg.universe,
-        "asset_type": cfg.asset_type,
-        "horizon": cfg.horizon_class,
-        "cadence": cfg.cadence,
-        "variant": cfg.variant,
-        "indicator_set": cfg.indicator_set,
-        "spec": cfg.model_dump(mode="json"),
-        "content_hash": packs.content_hash(cfg),
-    }
+    fields = _fields(cfg)
     if row is None:
         row = ModelRow(**fields)
         session.add(row)
