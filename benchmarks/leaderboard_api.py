@@ -11,7 +11,10 @@ concurrent httpx clients, ``--requests`` requests per case:
 - uncached: every request carries a distinct ``_nc`` query parameter, so each misses the
   response cache and runs its query; cached: the same URLs again with Redis as the cache.
 
-Prints p50/p95/p99 latency and throughput per case.
+Prints p50/p95/p99 latency and throughput per case, and the same for ``--serial-requests``
+requests from a single client: with ``--clients`` clients in a closed loop a request waits for
+the ones ahead of it, so latency is about clients / throughput; the single-client figures are
+the service time of one request.
 
     .venv/bin/python benchmarks/leaderboard_api.py                       # 1,000,000 results
     .venv/bin/python benchmarks/leaderboard_api.py --results 20000 --requests 200   # quick
@@ -171,6 +174,8 @@ def start_api(database_url: str, redis_url: str | None, workers: int) -> tuple[s
         "--log-level",
         "warning",
         "--no-access-log",
+        "--timeout-keep-alive",
+        "30",
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
@@ -197,7 +202,10 @@ def stop_api(proc: subprocess.Popen[bytes]) -> None:
 async def drive(
     base: str, headers: dict[str, str], paths: list[str], clients: int
 ) -> tuple[np.ndarray, float]:
-    """GET every path with ``clients`` concurrent clients; returns latencies (s) and wall time."""
+    """GET every path with ``clients`` concurrent clients; returns latencies (s) and wall time.
+
+    A non-200 answer stops the run; a dropped connection is counted and reported, not timed.
+    """
     import httpx
 
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -210,15 +218,22 @@ async def drive(
         while not queue.empty():
             path = queue.get_nowait()
             t0 = time.perf_counter()
-            answer = await http.get(path, headers=headers)
+            try:
+                answer = await http.get(path, headers=headers)
+            except httpx.TransportError as exc:
+                errors.append(f"GET {path}: {type(exc).__name__}")
+                continue
             latencies.append(time.perf_counter() - t0)
             if answer.status_code != 200:
                 raise RuntimeError(f"GET {path}: {answer.status_code} {answer.text[:300]}")
 
+    errors: list[str] = []
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
         start = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(clients)))
         wall = time.perf_counter() - start
+    if errors:
+        print(f"  {len(errors)} connection errors (not timed), e.g. {errors[0]}", flush=True)
     return np.asarray(latencies), wall
 
 
@@ -283,6 +298,10 @@ def run(args: argparse.Namespace) -> None:
                         urls = [paths[i % len(paths)] for i in range(args.requests)]
                     latencies, wall = asyncio.run(drive(base, headers, urls, args.clients))
                     report(f"{label:<9} {name}", latencies, wall)
+                    if args.serial_requests:
+                        serial = [f"{u}&_s=1" if label == "uncached" else u for u in urls]
+                        latencies, wall = asyncio.run(drive(base, headers, serial[: args.serial_requests], 1))
+                        report(f"{label:<9} {name} [1 client]", latencies, wall)
             finally:
                 stop_api(proc)
     finally:
@@ -302,6 +321,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--limit", type=int, default=50, help="rows per page")
+    parser.add_argument(
+        "--serial-requests",
+        type=int,
+        default=200,
+        help="also time this many requests from one client (the service time without queueing)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     run(parser.parse_args())
 

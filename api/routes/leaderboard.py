@@ -96,11 +96,11 @@ def ranked(
     The request's session is committed (its connection returned to the pool) before the
     leaderboard query opens its own, so a request never holds two connections at once.
     """
-    from sigma_lab.sweep import leaderboard
+    from sigma_lab.sweep.leaderboard import leaderboard_records
 
     def produce() -> bytes:
         try:
-            page = leaderboard(
+            records, next_cursor = leaderboard_records(
                 rank.sort,
                 ascending=rank.ascending,
                 source=source,
@@ -113,8 +113,8 @@ def ranked(
             raise RequestValidationError(
                 [{"loc": ("query", field), "msg": str(exc), "type": "value_error"}]
             ) from None
-        items = to_jsonable(page.rows.to_dict(orient="records"))
-        return json.dumps({"items": items, "next_cursor": page.next_cursor}, separators=(",", ":")).encode()
+        body = {"items": to_jsonable(records), "next_cursor": next_cursor}
+        return json.dumps(body, separators=(",", ":")).encode()
 
     key = f"{request.url.path}?{sorted(request.query_params.multi_items())}|{data_version(work)}"
     work.session.commit()

@@ -124,9 +124,9 @@ def indicator_catalogue(request: Request, cache: Cache, _: Viewer) -> Response:
 
 @router.get("/risk-profiles", response_model=list[dict[str, Any]])
 def risk_profiles(request: Request, cache: Cache, _: Viewer) -> Response:
-    """The gate thresholds of each risk profile."""
-    from sigma_lab.backtest import PROFILES
+    """Each risk profile's gate thresholds and policy defaults, with an admin's overrides applied."""
+    from sigma_lab.backtest.gate import risk_profiles
 
     return cached_json(
-        request, cache, lambda: [asdict(p) for p in PROFILES.values()], tags=("risk_profiles",)
+        request, cache, lambda: [asdict(p) for p in risk_profiles().values()], tags=("risk_profiles",)
     )

@@ -162,7 +162,7 @@ class Policy(_Strict):
                 part = out.setdefault(section, {})
                 if isinstance(part, dict):
                     part.setdefault(name, value)
-        profile = RISK_PROFILES.get(str(out.get("risk_profile", "balanced")))
+        profile = profile_defaults(str(out.get("risk_profile", "balanced")))
         if profile is not None:
             for section, keys in (
                 ("risk", ("risk_per_trade", "max_exposure", "max_drawdown")),
@@ -173,6 +173,19 @@ class Policy(_Strict):
                     for key in keys:
                         part.setdefault(key, profile[key])
         return out
+
+
+def profile_defaults(name: str) -> dict[str, float] | None:
+    """The numbers risk profile ``name`` fills in, with an admin's stored overrides; ``None`` if unknown.
+
+    Read through :func:`sigma_lab.backtest.gate.risk_profile`, the one place overrides are merged.
+    """
+    if name not in RISK_PROFILES:
+        return None
+    from sigma_lab.backtest.gate import risk_profile
+
+    profile = risk_profile(name)
+    return {key: getattr(profile, key) for key in RISK_PROFILES[name]}
 
 
 def parse_policy(spec: Mapping[str, Any] | Policy | None = None) -> Policy:

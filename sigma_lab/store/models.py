@@ -17,7 +17,9 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.schema import CreateIndex
 
 from sigma_lab.store.types import BigIntPK, JSONValue, UTCDateTime, utcnow
 
@@ -52,6 +54,33 @@ METRIC_COLUMNS: tuple[str, ...] = (
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+#: Metrics with a ranking index (best first: ``metric DESC NULLS LAST, id``) on backtest runs and
+#: across all sweep results; the leaderboard's keyset pages walk these indexes.
+RANKED_METRICS: tuple[str, ...] = (
+    "sharpe",
+    "deflated_sharpe",
+    "total_return",
+    "max_drawdown",
+    "cagr",
+    "sortino",
+)
+#: Metrics with a per-sweep ranking index (``sweep_id, metric DESC NULLS LAST, id``): what one
+#: sweep's results page is commonly sorted by. Fewer than :data:`RANKED_METRICS` because every
+#: index slows the bulk insert of a sweep's results.
+SWEEP_RANKED_METRICS: tuple[str, ...] = ("sharpe", "total_return", "deflated_sharpe")
+
+
+@compiles(CreateIndex, "sqlite")
+def _sqlite_create_index(create: CreateIndex, compiler: Any, **kw: Any) -> str:
+    """SQLite refuses ``NULLS LAST`` in an index; ``DESC`` alone means the same there (NULLs sort lowest)."""
+    return compiler.visit_create_index(create, **kw).replace(" DESC NULLS LAST", " DESC")
+
+
+def rank_index_name(table: str, metric: str, *prefix: str) -> str:
+    """The name of the ranking index of ``metric`` on ``table`` (``prefix``: leading columns)."""
+    return "_".join(("ix", table, *prefix, "rank", metric))
 
 
 class Base(DeclarativeBase):
@@ -259,6 +288,33 @@ class AuditLog(Base):
     client: Mapped[str | None] = mapped_column(sa.String(100))
 
 
+class FeatureFlag(Base):
+    """A named switch an admin turns on or off, with who changed it last and when."""
+
+    __tablename__ = "feature_flags"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+    updated_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class RiskProfileOverride(Base):
+    """Changes to one risk profile's shipped numbers (gate thresholds, policy defaults)."""
+
+    __tablename__ = "risk_profile_overrides"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+    updated_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
 # --- pipeline runs --------------------------------------------------------------------------------
 
 
@@ -343,10 +399,6 @@ class BacktestRun(Base, _RunBase):
     __table_args__ = (
         sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         sa.Index(None, "model_id", "created_at"),
-        sa.Index(None, "sharpe"),
-        sa.Index(None, "total_return"),
-        sa.Index(None, "max_drawdown"),
-        sa.Index(None, "deflated_sharpe"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -443,11 +495,7 @@ class SweepResult(Base):
     """One configuration's outcome in a sweep; built for bulk inserts of millions of rows."""
 
     __tablename__ = "sweep_results"
-    __table_args__ = (
-        sa.UniqueConstraint("sweep_id", "config_index"),
-        sa.Index(None, "sweep_id", "sharpe"),
-        sa.Index(None, "sweep_id", "total_return"),
-    )
+    __table_args__ = (sa.UniqueConstraint("sweep_id", "config_index"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     sweep_id: Mapped[int] = mapped_column(sa.ForeignKey("sweeps.id", ondelete="CASCADE"))
@@ -472,6 +520,23 @@ class SweepResult(Base):
     )
 
     sweep: Mapped[Sweep] = relationship(back_populates="results")
+
+
+def _rank_index(table: sa.Table, metric: str, *prefix: str) -> sa.Index:
+    """``(prefix..., metric DESC NULLS LAST, id)`` on ``table``: a best-first leaderboard page's order."""
+    return sa.Index(
+        rank_index_name(table.name, metric, *prefix),
+        *(table.c[c] for c in prefix),
+        table.c[metric].desc().nulls_last(),
+        table.c.id,
+    )
+
+
+for _metric in RANKED_METRICS:
+    _rank_index(BacktestRun.__table__, _metric)
+    _rank_index(SweepResult.__table__, _metric)
+for _metric in SWEEP_RANKED_METRICS:
+    _rank_index(SweepResult.__table__, _metric, "sweep_id")
 
 
 # --- signals -------------------------------------------------------------------------------------

@@ -51,7 +51,42 @@ def _metric(table: sa.Table, name: str) -> sa.ColumnElement[Any]:
     return table.c.metrics[name].as_float()
 
 
-def leaderboard(
+def _ranked(
+    query: sa.Select[Any],
+    table: sa.Table,
+    expr: sa.ColumnElement[Any],
+    ascending: bool,
+    value: float | None,
+    last_id: int | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """The rows with the metric, in rank order, after the cursor ``(value, last_id)`` if given.
+
+    The redundant bound (``metric <= value`` best-first) is what lets PostgreSQL start the scan of
+    the ``metric DESC NULLS LAST, id`` index at the cursor; the exact keyset test then only
+    filters the few rows that tie on ``value``. With NULLs excluded their place in the order is
+    moot, so the order names the NULLs placement that matches the index in both directions
+    (scanned forward best-first, backward lowest-first).
+    """
+    query = query.where(expr.is_not(None))
+    if value is not None and last_id is not None:
+        bound, beyond = (expr >= value, expr > value) if ascending else (expr <= value, expr < value)
+        query = query.where(bound, sa.or_(beyond, sa.and_(expr == value, table.c.id > last_id)))
+    order = expr.asc().nulls_first() if ascending else expr.desc().nulls_last()
+    return query.order_by(order, table.c.id).limit(limit)
+
+
+def _unranked(
+    query: sa.Select[Any], table: sa.Table, expr: sa.ColumnElement[Any], after: int | None, limit: int
+) -> sa.Select[Any]:
+    """The tail of the order: rows without the metric, by id (after id ``after`` if given)."""
+    query = query.where(expr.is_(None))
+    if after is not None:
+        query = query.where(table.c.id > after)
+    return query.order_by(table.c.id).limit(limit)
+
+
+def _page(
     by: str = "sharpe",
     *,
     ascending: bool = False,
@@ -66,12 +101,8 @@ def leaderboard(
     limit: int = 50,
     cursor: str | None = None,
     url: str | None = None,
-) -> Page:
-    """Runs ranked by ``by`` (any metric), best first; filters are exact matches.
-
-    ``source="runs"`` ranks backtest runs, ``"sweeps"`` every sweep result (with its sweep's pack,
-    model, tag and risk profile). Pass ``cursor=page.next_cursor`` to get the following page.
-    """
+) -> tuple[list[str], list[dict[str, Any]], str | None]:
+    """The column names, rows (as dicts) and next cursor of one page; see :func:`leaderboard`."""
     if source not in SOURCES:
         raise ConfigError(f"leaderboard source must be one of {list(SOURCES)}, got {source!r}")
     if not 1 <= limit <= 10_000:
@@ -121,45 +152,88 @@ def leaderboard(
             owner.c.seed,
             owner.c.package_version,
         ).join(owner, owner.c.id == table.c.sweep_id)
-    metric = _metric(table, by).label("rank_value")
-    query = base.add_columns(metric)
-    for column, value in (
+    expr = _metric(table, by)
+    query = base.add_columns(expr.label("rank_value"))
+    for column, wanted in (
         ("pack", pack),
         ("model_id", model_id),
         ("tag", tag),
         ("risk_profile", risk_profile),
         ("strategy", strategy),
     ):
-        if value is not None:
-            query = query.where(owner.c[column] == value)
+        if wanted is not None:
+            query = query.where(owner.c[column] == wanted)
     if gate_pass is not None:
         query = query.where(table.c.gate_pass.is_(gate_pass))
     if sweep_id is not None:
         query = query.where(table.c.sweep_id == sweep_id)
-    expr = _metric(table, by)
-    if cursor is not None:
-        value, last_id = _uncursor(cursor)
-        if value is None:
-            query = query.where(expr.is_(None), table.c.id > last_id)
-        else:
-            beyond = expr > value if ascending else expr < value
-            query = query.where(sa.or_(beyond, sa.and_(expr == value, table.c.id > last_id), expr.is_(None)))
-    order = expr.asc() if ascending else expr.desc()
-    query = query.order_by(order.nulls_last(), table.c.id).limit(limit + 1)
+    value, last_id = _uncursor(cursor) if cursor is not None else (None, None)
+    in_tail = last_id is not None and value is None
     with session_scope(url) as session:
-        result = session.execute(query)
-        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
-    more = len(frame) > limit
-    frame = frame.iloc[:limit].reset_index(drop=True)
+        rows = (
+            []
+            if in_tail
+            else list(session.execute(_ranked(query, table, expr, ascending, value, last_id, limit + 1)))
+        )
+        if len(rows) <= limit:
+            after = last_id if in_tail else None
+            rows += session.execute(_unranked(query, table, expr, after, limit + 1 - len(rows))).all()
+    names = list(query.selected_columns.keys())
+    width = len(names) - 1 if by in names[:-1] else len(names)
+    names[-1] = by
+    records = [dict(zip(names[:width], row[:width], strict=True)) for row in rows[:limit]]
     next_cursor = None
-    if more:
-        last = frame.iloc[-1]
-        value = last["rank_value"]
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        value = last[-1]
         value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-        next_cursor = _cursor(value, int(last["id"]))
-    frame = (
-        frame.rename(columns={"rank_value": by})
-        if by not in frame.columns
-        else frame.drop(columns="rank_value")
+        next_cursor = _cursor(value, int(last[0]))
+    return names[:width], records, next_cursor
+
+
+def leaderboard(
+    by: str = "sharpe",
+    *,
+    ascending: bool = False,
+    source: str = "runs",
+    pack: str | None = None,
+    model_id: str | None = None,
+    tag: str | None = None,
+    risk_profile: str | None = None,
+    gate_pass: bool | None = None,
+    strategy: str | None = None,
+    sweep_id: int | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    url: str | None = None,
+) -> Page:
+    """Runs ranked by ``by`` (any metric), best first; filters are exact matches.
+
+    ``source="runs"`` ranks backtest runs, ``"sweeps"`` every sweep result (with its sweep's pack,
+    model, tag and risk profile). Pass ``cursor=page.next_cursor`` to get the following page.
+    """
+    names, records, next_cursor = _page(
+        by,
+        ascending=ascending,
+        source=source,
+        pack=pack,
+        model_id=model_id,
+        tag=tag,
+        risk_profile=risk_profile,
+        gate_pass=gate_pass,
+        strategy=strategy,
+        sweep_id=sweep_id,
+        limit=limit,
+        cursor=cursor,
+        url=url,
     )
-    return Page(frame, next_cursor)
+    return Page(pd.DataFrame.from_records(records, columns=names), next_cursor)
+
+
+def leaderboard_records(by: str = "sharpe", **options: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of :func:`leaderboard` (same ``options``) as plain dicts and the next cursor.
+
+    No pandas on the way, so the REST face can serialize rows as the database returned them.
+    """
+    _, records, next_cursor = _page(by, **options)
+    return records, next_cursor

@@ -39,9 +39,9 @@ def test_migrated_schema_equals_the_models(database_url: str) -> None:
 def test_schema_comparison_notices_a_missing_index(database_url: str) -> None:
     upgrade(database_url)
     with get_engine(database_url).begin() as conn:
-        conn.execute(sa.text("DROP INDEX ix_backtest_runs_sharpe"))
+        conn.execute(sa.text("DROP INDEX ix_backtest_runs_rank_sharpe"))
     diff = _schema_diff(database_url)
-    assert any(d[0] == "add_index" and d[1].name == "ix_backtest_runs_sharpe" for d in diff)
+    assert any(d[0] == "add_index" and d[1].name == "ix_backtest_runs_rank_sharpe" for d in diff)
 
 
 def test_current_revision_is_none_before_and_head_after_repeated_upgrades(database_url: str) -> None:
@@ -137,3 +137,32 @@ def test_a_forked_child_opens_its_own_connections(database_url: str) -> None:
 
 def _pool_size_after_fork(url: str) -> int:
     return get_engine(url).pool.checkedin()
+
+
+def test_ranking_indexes_are_stored_best_first_on_every_database(database_url: str) -> None:
+    upgrade(database_url)
+    engine = get_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            info = conn.exec_driver_sql("PRAGMA index_xinfo(ix_sweep_results_sweep_id_rank_sharpe)").all()
+        assert [(row[2], row[3]) for row in info if row[5]] == [("sweep_id", 0), ("sharpe", 1), ("id", 0)]
+    else:
+        index = next(
+            i
+            for i in sa.inspect(engine).get_indexes("sweep_results")
+            if i["name"] == "ix_sweep_results_sweep_id_rank_sharpe"
+        )
+        assert index["column_names"] == ["sweep_id", "sharpe", "id"]
+        assert index["column_sorting"] == {"sharpe": ("desc", "nulls_last")}
+
+
+def test_schema_comparison_notices_a_ranking_index_in_the_wrong_order(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite reflects no index sort order; the index_xinfo test pins it there")
+    upgrade(database_url)
+    with get_engine(database_url).begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_backtest_runs_rank_sharpe"))
+        conn.execute(sa.text("CREATE INDEX ix_backtest_runs_rank_sharpe ON backtest_runs (sharpe DESC, id)"))
+    diff = _schema_diff(database_url)
+    assert {d[0] for d in diff} == {"add_index", "remove_index"}
+    assert {d[1].name for d in diff} == {"ix_backtest_runs_rank_sharpe"}

@@ -117,3 +117,59 @@ def test_pack_presets_load_and_drive_a_sweep(bars, workspace):
     assert len(out.table) == 20
     full = out.rerun(7)
     assert out.table.loc[7, "sharpe"] == pytest.approx(full.metrics["sharpe"], rel=1e-12)
+
+
+def _ties_and_nulls_sweep(n: int = 23) -> int:
+    """A sweep whose Sharpe ratios tie in threes and are NULL for every fifth configuration."""
+    from sigma_lab.store import repo
+
+    rows = [
+        {
+            "config_index": i,
+            "params": {"i": i},
+            "metrics": {"sharpe": None if i % 5 == 0 else float((i * 7) % 11 // 3), "total_return": 0.1},
+        }
+        for i in range(n)
+    ]
+    with session_scope() as session:
+        sweep_id = repo.create_sweep(session, {"strategy": "sma_cross", "status": "succeeded"})
+        repo.bulk_insert_sweep_results(session, sweep_id, rows)
+    return sweep_id
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+def test_keyset_pages_walk_ranked_rows_then_null_rows_by_id_on_every_database(database_url, ascending):
+    sweep_id = _ties_and_nulls_sweep()
+    _ties_and_nulls_sweep(7)
+    with session_scope() as session:
+        stored = [(r.id, r.sharpe) for r in session.query(SweepResult).filter_by(sweep_id=sweep_id)]
+    ranked = sorted(
+        (r for r in stored if r[1] is not None), key=lambda r: (r[1] if ascending else -r[1], r[0])
+    )
+    want = [r[0] for r in ranked] + sorted(r[0] for r in stored if r[1] is None)
+    for limit in (1, 4, 18, 19, 50):
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = sw.leaderboard(
+                "sharpe", source="sweeps", sweep_id=sweep_id, ascending=ascending, limit=limit, cursor=cursor
+            )
+            seen += list(page.rows["id"])
+            pages += 1
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == want, limit
+        assert pages == max(1, -(-len(want) // limit))
+
+
+def test_leaderboard_records_are_the_dataframe_rows_without_pandas(database_url):
+    from sigma_lab.sweep.leaderboard import leaderboard_records
+
+    sweep_id = _ties_and_nulls_sweep()
+    page = sw.leaderboard("sharpe", source="sweeps", sweep_id=sweep_id, limit=10)
+    records, cursor = leaderboard_records("sharpe", source="sweeps", sweep_id=sweep_id, limit=10)
+    assert cursor == page.next_cursor
+    assert [r["id"] for r in records] == list(page.rows["id"])
+    assert list(records[0]) == list(page.rows.columns) and "sharpe" in records[0]
+    with pytest.raises(ConfigError, match="cursor"):
+        leaderboard_records("sharpe", source="sweeps", cursor="not-a-cursor")
