@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,3 +26,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(0.1)
+
+
+REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']?https?:")
+
+
+def html_outputs(path: str) -> str:
+    """The HTML outputs of an executed notebook, joined."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(
+        out.get("data", {}).get("text/html", "") for cell in nb.cells for out in cell.get("outputs", [])
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 import nbformat
 import pytest
 import sqlalchemy as sa
+from job_helpers import REMOTE_SCRIPT, html_outputs
 
 from sigma_lab import jobs
 from sigma_lab.store import BacktestRun, BuildRun, TrainingRun, session_scope
@@ -18,13 +18,6 @@ MODEL = "spy_eq_intraday_hourly_momentum"
 def _rows(model, job_id):
     with session_scope() as session:
         return session.scalars(sa.select(model).where(model.job_id == job_id)).all()
-
-
-def _html_outputs(path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    return "\n".join(
-        out.get("data", {}).get("text/html", "") for cell in nb.cells for out in cell.get("outputs", [])
-    )
 
 
 def test_build_notebook_job_records_a_build_run_tied_to_the_job_and_keeps_its_output(jobs_env):
@@ -51,9 +44,9 @@ def test_backtest_notebook_job_records_a_gated_run_and_embeds_plotly_without_a_c
     assert job["status"] == "succeeded", job["error"]
     (run,) = _rows(BacktestRun, job["id"])
     assert run.strategy == "sma_cross" and run.gate_pass is True and run.trades > 0
-    html = _html_outputs(job["output_path"])
+    html = html_outputs(job["output_path"])
     assert "Plotly.newPlot" in html
-    assert not re.search(r"<script[^>]*\ssrc=[\"']?https?:", html), "figures must not load scripts from a CDN"
+    assert not REMOTE_SCRIPT.search(html), "figures must not load scripts from a CDN"
     assert len(html) > 1_000_000, "plotly.js itself is embedded in the saved output"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from job_helpers import REMOTE_SCRIPT, html_outputs
 
 from sigma_lab import jobs
 from sigma_lab.errors import ConfigError
@@ -125,6 +126,6 @@ def test_sweep_notebook_job_records_the_sweep_rows_tied_to_the_job(jobs_env):
     assert _count(SweepResult, SweepResult.sweep_id == row.id, SweepResult.deflated_sharpe.is_not(None)) == 6
     assert _count(BacktestRun, BacktestRun.sweep_id == row.id) == 1
     assert found["sweep.completed"]["run_ids"] == [row.id]
-    with open(job["output_path"], encoding="utf-8") as handle:
-        text = handle.read()
-    assert "deflated_sharpe" in text and "cdn.plot.ly" not in text
+    html = html_outputs(job["output_path"])
+    assert "deflated_sharpe" in html and "Plotly.newPlot" in html
+    assert not REMOTE_SCRIPT.search(html), "figures must not load scripts from a CDN"
