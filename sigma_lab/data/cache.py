@@ -6,16 +6,23 @@ handed out by reference: ``get`` always returns a fresh copy. ``invalidate(sourc
 drops every cached range of that symbol; the Parquet store calls it whenever it merges new
 bars. In Redis invalidation bumps a per-symbol generation number that is part of every data
 key, so stale entries become unreachable at once (and expire with their TTL).
+
+A configured Redis that stops answering degrades the cache, never the load: reads and writes
+fall back to an in-process LRU (with one warning), and invalidations made while Redis is
+down are replayed before the next Redis operation, so no stale range is served once it is back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +30,11 @@ import pyarrow as pa
 from sigma_lab.config import get_settings
 
 DEFAULT_TTL_SECONDS = 3600
+#: Seconds a Redis operation may take before the cache falls back to process memory.
+REDIS_TIMEOUT_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
+_DOWN = object()
 
 
 @dataclass(frozen=True)
@@ -118,16 +130,41 @@ class MemoryCache(BarCache):
 
 
 class RedisCache(BarCache):
-    """Ranges in Redis as Arrow IPC streams with a TTL."""
+    """Ranges in Redis as Arrow IPC streams with a TTL; process memory while Redis is down."""
 
     prefix = "sigma:bars:v1"
 
-    def __init__(self, url: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(self, url: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, fallback_size: int = 64) -> None:
         import redis
 
         self.url = url
         self.ttl_seconds = ttl_seconds
-        self._client = redis.Redis.from_url(url)
+        self._client = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        self._errors = (redis.exceptions.RedisError, OSError)
+        self._fallback = MemoryCache(fallback_size)
+        self._pending: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+        self._down = False
+
+    def _call(self, op: Callable[[], Any]) -> Any:
+        """``op()`` against Redis after replaying pending invalidations; ``_DOWN`` if Redis fails."""
+        try:
+            with self._lock:
+                for pending in sorted(self._pending):
+                    self._client.incr(f"{self._symbol_id(*pending)}:gen")
+                    self._pending.discard(pending)
+            result = op()
+        except self._errors as exc:
+            if not self._down:
+                log.warning("Redis bar cache at %s is unavailable (%s); using process memory", self.url, exc)
+            self._down = True
+            return _DOWN
+        if self._down:
+            log.warning("Redis bar cache at %s is back", self.url)
+            self._down = False
+        return result
 
     def _symbol_id(self, namespace: str, source: str, symbol: str) -> str:
         digest = hashlib.sha256(f"{namespace}|{source}|{symbol}".encode()).hexdigest()[:24]
@@ -140,18 +177,31 @@ class RedisCache(BarCache):
         return f"{symbol_id}:g{generation}:{digest}"
 
     def get(self, key: CacheKey) -> pd.DataFrame | None:
-        payload = self._client.get(self._data_key(key))
+        payload = self._call(lambda: self._client.get(self._data_key(key)))
+        if payload is _DOWN:
+            return self._fallback.get(key)
         return None if payload is None else from_arrow_ipc(payload)
 
     def put(self, key: CacheKey, bars: pd.DataFrame) -> None:
-        self._client.set(self._data_key(key), to_arrow_ipc(bars), ex=self.ttl_seconds)
+        data = to_arrow_ipc(bars)
+        if self._call(lambda: self._client.set(self._data_key(key), data, ex=self.ttl_seconds)) is _DOWN:
+            self._fallback.put(key, bars)
 
     def invalidate(self, namespace: str, source: str, symbol: str) -> None:
-        self._client.incr(f"{self._symbol_id(namespace, source, symbol)}:gen")
+        self._fallback.invalidate(namespace, source, symbol)
+        target = (namespace, source, symbol)
+        if self._call(lambda: self._client.incr(f"{self._symbol_id(*target)}:gen")) is _DOWN:
+            with self._lock:
+                self._pending.add(target)
 
     def clear(self) -> None:
-        for name in self._client.scan_iter(match=f"{self.prefix}:*", count=500):
-            self._client.delete(name)
+        self._fallback.clear()
+
+        def drop() -> None:
+            for name in self._client.scan_iter(match=f"{self.prefix}:*", count=500):
+                self._client.delete(name)
+
+        self._call(drop)
 
 
 def to_arrow_ipc(bars: pd.DataFrame) -> bytes:
@@ -180,6 +230,10 @@ def get_cache() -> BarCache:
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
-            cache = RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(settings.cache_size)
+            cache = (
+                RedisCache(settings.redis_url, fallback_size=settings.cache_size)
+                if settings.redis_url
+                else MemoryCache(settings.cache_size)
+            )
             _caches[key] = cache
         return cache

@@ -104,3 +104,43 @@ def test_arrow_ipc_keeps_the_utc_index() -> None:
     back = from_arrow_ipc(to_arrow_ipc(frame))
     pd.testing.assert_frame_equal(back, frame)
     assert str(back.index.tz) == "UTC"
+
+
+UNREACHABLE = "redis://127.0.0.1:1/0"
+
+
+def test_an_unreachable_redis_degrades_to_process_memory_with_one_warning(workspace, caplog) -> None:
+    cache = RedisCache(UNREACHABLE)
+    key = make_key("synthetic", "SYN", "1h", None, None)
+    frame = bars()
+    with caplog.at_level("WARNING", logger="sigma_lab.data.cache"):
+        assert cache.get(key) is None
+        cache.put(key, frame)
+        pd.testing.assert_frame_equal(cache.get(key), frame)
+        cache.invalidate(key.namespace, "synthetic", "SYN")
+        assert cache.get(key) is None
+    assert sum("unavailable" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_invalidations_made_while_redis_was_down_are_replayed_when_it_is_back(workspace, redis_url) -> None:
+    import redis
+
+    healthy = RedisCache(redis_url)
+    key = make_key("synthetic", "SYN", "1h", None, None)
+    healthy.put(key, bars())
+    flaky = RedisCache(redis_url)
+    client = flaky._client
+    flaky._client = redis.Redis.from_url(UNREACHABLE, socket_connect_timeout=0.5)
+    flaky.invalidate(key.namespace, "synthetic", "SYN")
+    assert healthy.get(key) is not None, "Redis never saw the invalidation while it was down"
+    flaky._client = client
+    assert flaky.get(key) is None
+    assert healthy.get(key) is None
+
+
+def test_load_still_serves_bars_when_the_configured_redis_is_down(workspace, monkeypatch) -> None:
+    monkeypatch.setenv("SIGMA_REDIS_URL", UNREACHABLE)
+    get_settings.cache_clear()
+    first = load("AAPL", timeframe="1d", source="sample")
+    pd.testing.assert_frame_equal(load("AAPL", timeframe="1d", source="sample"), first)
+    assert isinstance(get_cache(), RedisCache)
